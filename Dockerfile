@@ -1,0 +1,23 @@
+# syntax=docker/dockerfile:1
+
+# Build stage: a static binary, so the final image needs no libc.
+FROM golang:1.26 AS build
+WORKDIR /src
+# Dependencies first, so editing code does not re-download modules.
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /usagelens ./cmd/usagelens
+
+# Final stage: no shell, no package manager, runs as uid 65532.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /usagelens /usagelens
+USER nonroot:nonroot
+EXPOSE 8080
+ENTRYPOINT ["/usagelens"]
+# The image holds no clickhouse-server, so serve needs CLICKHOUSE_DSN (or
+# --clickhouse-dsn) pointing at a server; see docker-compose.yml. Listen on
+# all interfaces: a loopback listener would be unreachable from outside.
+CMD ["serve", "--listen", ":8080"]

@@ -1,0 +1,237 @@
+// Package chserver runs a private clickhouse-server child process: the
+// embedded database of `usagelens serve` without a DSN, and the test
+// harness's server when no other is given.
+package chserver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+)
+
+// InstallHint tells a user how to get a server binary on Debian.
+const InstallHint = "apt-get update && apt-get install -y clickhouse-server clickhouse-client"
+
+// Server is a running clickhouse-server child process.
+type Server struct {
+	Dir      string
+	TCPPort  int
+	HTTPPort int
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// FindBinary returns the command that starts a server: clickhouse-server,
+// or the single `clickhouse` binary of newer releases with `server`.
+func FindBinary() ([]string, error) {
+	if p, err := exec.LookPath("clickhouse-server"); err == nil {
+		return []string{p}, nil
+	}
+	if p, err := exec.LookPath("clickhouse"); err == nil {
+		return []string{p, "server"}, nil
+	}
+	return nil, fmt.Errorf("no clickhouse-server or clickhouse binary on PATH; install one with: %s", InstallHint)
+}
+
+// Start writes a config under dir, starts the server on free loopback ports
+// and waits until it answers queries. The child dies with this process
+// (Pdeathsig), so a crashed parent leaves no server behind.
+func Start(ctx context.Context, dir string) (*Server, error) {
+	bin, err := FindBinary()
+	if err != nil {
+		return nil, err
+	}
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot resolve %s: %w", dir, err)
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], done: make(chan struct{})}
+	if err := s.writeConfig(); err != nil {
+		return nil, err
+	}
+	if err := s.start(bin); err != nil {
+		return nil, err
+	}
+	if err := s.waitReady(ctx, 60*time.Second); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// DSN is the native-protocol address of the server's default database.
+func (s *Server) DSN() string {
+	return fmt.Sprintf("clickhouse://default:@127.0.0.1:%d/default", s.TCPPort)
+}
+
+// HTTPURL is the base URL of the server's HTTP interface.
+func (s *Server) HTTPURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d/", s.HTTPPort)
+}
+
+// Done is closed when the process has exited.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Err is the process's exit error, valid after Done is closed.
+func (s *Server) Err() error { return s.err }
+
+// Stop asks the server to shut down and kills it if it has not within 30s.
+func (s *Server) Stop() error {
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+	return nil
+}
+
+func (s *Server) start(bin []string) error {
+	for _, d := range []string{"data", "tmp", "user_files", "format_schemas", "log"} {
+		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o755); err != nil {
+			return fmt.Errorf("cannot create %s: %w", filepath.Join(s.Dir, d), err)
+		}
+	}
+	args := append(bin[1:], "--config-file="+s.configPath())
+	s.cmd = exec.Command(bin[0], args...)
+	s.cmd.Dir = s.Dir
+	out, err := os.Create(filepath.Join(s.Dir, "log", "stdout.log"))
+	if err != nil {
+		return fmt.Errorf("cannot create server stdout log: %w", err)
+	}
+	s.cmd.Stdout, s.cmd.Stderr = out, out
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		out.Close()
+		return fmt.Errorf("cannot start %s: %w", bin[0], err)
+	}
+	go func() {
+		s.err = s.cmd.Wait()
+		out.Close()
+		close(s.done)
+	}()
+	return nil
+}
+
+func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	opts, err := clickhouse.ParseDSN(s.DSN())
+	if err != nil {
+		return err
+	}
+	opts.DialTimeout = time.Second
+	for {
+		conn, err := clickhouse.Open(opts)
+		if err == nil {
+			err = conn.Ping(ctx)
+			conn.Close()
+			if err == nil {
+				return nil
+			}
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("clickhouse-server exited before it was ready (%v); its log: %s", s.err, s.logTail())
+		case <-ctx.Done():
+			return fmt.Errorf("clickhouse-server in %s not ready after %s: %v; its log: %s", s.Dir, limit, err, s.logTail())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) logTail() string {
+	var parts []string
+	for _, name := range []string{"stdout.log", "err.log"} {
+		b, _ := os.ReadFile(filepath.Join(s.Dir, "log", name))
+		if len(b) > 2000 {
+			b = b[len(b)-2000:]
+		}
+		if len(b) > 0 {
+			parts = append(parts, strings.TrimSpace(string(b)))
+		}
+	}
+	return strings.Join(parts, " | ")
+}
+
+func (s *Server) configPath() string { return filepath.Join(s.Dir, "config.xml") }
+
+// writeConfig writes a self-contained config: loopback only, two ports, all
+// paths under Dir, and the default user without a password. The <yandex>
+// root is read by 18.16 and by current releases alike.
+func (s *Server) writeConfig() error {
+	p := func(sub string) string { return filepath.Join(s.Dir, sub) + "/" }
+	cfg := `<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>` + p("log") + `server.log</log><errorlog>` + p("log") + `err.log</errorlog><size>100M</size><count>2</count></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <tcp_port>` + strconv.Itoa(s.TCPPort) + `</tcp_port>
+  <http_port>` + strconv.Itoa(s.HTTPPort) + `</http_port>
+  <path>` + p("data") + `</path>
+  <tmp_path>` + p("tmp") + `</tmp_path>
+  <user_files_path>` + p("user_files") + `</user_files_path>
+  <format_schema_path>` + p("format_schemas") + `</format_schema_path>
+  <mark_cache_size>536870912</mark_cache_size>
+  <max_concurrent_queries>200</max_concurrent_queries>
+  <users>
+    <default>
+      <password></password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </default>
+  </users>
+  <profiles><default><max_memory_usage>8000000000</max_memory_usage></default></profiles>
+  <quotas><default></default></quotas>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+</yandex>
+`
+	if err := os.WriteFile(s.configPath(), []byte(cfg), 0o644); err != nil {
+		return fmt.Errorf("cannot write %s: %w", s.configPath(), err)
+	}
+	return nil
+}
+
+// freePorts reserves n distinct loopback ports by listening on port 0. They
+// are released before the server binds them; a collision in that window
+// makes Start fail with the server's log, not silently.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("cannot reserve a loopback port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
