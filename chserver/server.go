@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,9 +29,12 @@ type Server struct {
 	TCPPort  int
 	HTTPPort int
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	bin      []string
+	mu       sync.Mutex // guards cmd, done and err across restarts
+	cmd      *exec.Cmd
+	done     chan struct{}
+	err      error
+	stopping atomic.Bool
 }
 
 // FindBinary returns the command that starts a server: clickhouse-server,
@@ -60,11 +65,14 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], done: make(chan struct{})}
+	s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], bin: bin}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create %s: %w", dir, err)
+	}
 	if err := s.writeConfig(); err != nil {
 		return nil, err
 	}
-	if err := s.start(bin); err != nil {
+	if err := s.start(); err != nil {
 		return nil, err
 	}
 	if err := s.waitReady(ctx, 60*time.Second); err != nil {
@@ -84,52 +92,102 @@ func (s *Server) HTTPURL() string {
 	return fmt.Sprintf("http://127.0.0.1:%d/", s.HTTPPort)
 }
 
-// Done is closed when the process has exited.
-func (s *Server) Done() <-chan struct{} { return s.done }
+// Supervise restarts the server, on the same ports and data, whenever it
+// exits without Stop having been called, until ctx ends. logf reports each
+// restart.
+func (s *Server) Supervise(ctx context.Context, logf func(format string, args ...any)) {
+	for {
+		s.mu.Lock()
+		done := s.done
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+		}
+		if s.stopping.Load() {
+			return
+		}
+		logf("clickhouse-server exited (%v); restarting", s.exitErr())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		if err := s.start(); err != nil {
+			logf("cannot restart clickhouse-server: %v", err)
+			return
+		}
+	}
+}
 
-// Err is the process's exit error, valid after Done is closed.
-func (s *Server) Err() error { return s.err }
+func (s *Server) exitErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
 
 // Stop asks the server to shut down and kills it if it has not within 30s.
 func (s *Server) Stop() error {
+	s.stopping.Store(true)
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
 	select {
-	case <-s.done:
+	case <-done:
 		return nil
 	default:
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-s.done:
+	case <-done:
 	case <-time.After(30 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
 	}
 	return nil
 }
 
-func (s *Server) start(bin []string) error {
+// Kill stops the process abruptly, as a crash would; tests use it.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-done
+}
+
+func (s *Server) start() error {
+	bin := s.bin
 	for _, d := range []string{"data", "tmp", "user_files", "format_schemas", "log"} {
 		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o755); err != nil {
 			return fmt.Errorf("cannot create %s: %w", filepath.Join(s.Dir, d), err)
 		}
 	}
 	args := append(bin[1:], "--config-file="+s.configPath())
-	s.cmd = exec.Command(bin[0], args...)
-	s.cmd.Dir = s.Dir
+	cmd := exec.Command(bin[0], args...)
+	cmd.Dir = s.Dir
 	out, err := os.Create(filepath.Join(s.Dir, "log", "stdout.log"))
 	if err != nil {
 		return fmt.Errorf("cannot create server stdout log: %w", err)
 	}
-	s.cmd.Stdout, s.cmd.Stderr = out, out
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
 		out.Close()
 		return fmt.Errorf("cannot start %s: %w", bin[0], err)
 	}
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.cmd, s.done, s.err = cmd, done, nil
+	s.mu.Unlock()
 	go func() {
-		s.err = s.cmd.Wait()
+		err := cmd.Wait()
 		out.Close()
-		close(s.done)
+		s.mu.Lock()
+		s.err = err
+		s.mu.Unlock()
+		close(done)
 	}()
 	return nil
 }
@@ -151,9 +209,12 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 				return nil
 			}
 		}
+		s.mu.Lock()
+		done := s.done
+		s.mu.Unlock()
 		select {
-		case <-s.done:
-			return fmt.Errorf("clickhouse-server exited before it was ready (%v); its log: %s", s.err, s.logTail())
+		case <-done:
+			return fmt.Errorf("clickhouse-server exited before it was ready (%v); its log: %s", s.exitErr(), s.logTail())
 		case <-ctx.Done():
 			return fmt.Errorf("clickhouse-server in %s not ready after %s: %v; its log: %s", s.Dir, limit, err, s.logTail())
 		case <-time.After(100 * time.Millisecond):

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/valyala/fasthttp"
+
+	"github.com/usagelens/usagelens/auth"
+	"github.com/usagelens/usagelens/chschema"
+	"github.com/usagelens/usagelens/chserver"
+	"github.com/usagelens/usagelens/dataset"
+	"github.com/usagelens/usagelens/handlers"
+	"github.com/usagelens/usagelens/observability"
+)
+
+type serveConfig struct {
+	listen, dsn, dataDir, keyFile, logLevel, logFormat string
+	demo                                               bool
+	queryTimeout, shutdownTimeout                      time.Duration
+	maxConns                                           int
+}
+
+func runServe(args []string) error {
+	fs := newFlags("serve")
+	var c serveConfig
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP listen address")
+	fs.StringVar(&c.dsn, "clickhouse-dsn", "", "ClickHouse native DSN; empty starts a managed clickhouse-server under --data-dir")
+	fs.StringVar(&c.dataDir, "data-dir", "data", "directory for the managed ClickHouse, the demo dataset and the demo key")
+	fs.BoolVar(&c.demo, "demo", false, "seed the small demo dataset once and print a token and example requests")
+	fs.StringVar(&c.keyFile, "token-key-file", "", "file holding the token signing key (else USAGELENS_TOKEN_KEY)")
+	fs.DurationVar(&c.queryTimeout, "query-timeout", 30*time.Second, "limit of one ClickHouse query (also max_execution_time)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may finish after SIGTERM")
+	fs.IntVar(&c.maxConns, "clickhouse-max-conns", 32, "ClickHouse connection pool size")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug | info | warn | error")
+	fs.StringVar(&c.logFormat, "log-format", "json", "json | text")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	return serve(c)
+}
+
+func serve(c serveConfig) error {
+	log, err := observability.NewLogger(os.Stderr, c.logFormat, c.logLevel)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	key, err := signingKey(c)
+	if err != nil {
+		return err
+	}
+	if c.dsn == "" {
+		srv, err := startManaged(ctx, c.dataDir, log)
+		if err != nil {
+			return err
+		}
+		defer func() { log.Info("stopping managed clickhouse-server"); _ = srv.Stop() }()
+		c.dsn = srv.DSN()
+	}
+	conn, err := openClickHouse(ctx, c.dsn, c.maxConns)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := chschema.Migrate(ctx, conn); err != nil {
+		return err
+	}
+	if c.demo {
+		if err := seedDemo(ctx, conn, c.dataDir, log); err != nil {
+			return err
+		}
+	}
+	api := &handlers.Server{CH: conn, Key: key, Log: log, Metrics: observability.NewMetrics(), QueryTimeout: c.queryTimeout}
+	hs := &fasthttp.Server{
+		Handler: api.Handler(), Name: "usagelens",
+		ReadTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
+		MaxRequestBodySize: 1 << 20, ReadBufferSize: 16 << 10,
+		Logger: slogPrinter{log},
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe(c.listen) }()
+	log.Info("serving", slog.String("listen", c.listen))
+	if c.demo {
+		printDemo(ctx, conn, key, c.listen)
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("cannot serve on %s: %w", c.listen, err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", slog.Duration("deadline", c.shutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := hs.ShutdownWithContext(sctx); err != nil {
+		log.Warn("shutdown deadline passed with requests in flight", slog.String("error", err.Error()))
+	}
+	return nil
+}
+
+// startManaged runs clickhouse-server as a child with its data under
+// dataDir/clickhouse and restarts it if it dies.
+func startManaged(ctx context.Context, dataDir string, log *slog.Logger) (*chserver.Server, error) {
+	dir := filepath.Join(dataDir, "clickhouse")
+	log.Info("starting managed clickhouse-server", slog.String("dir", dir))
+	srv, err := chserver.Start(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	go srv.Supervise(ctx, func(f string, a ...any) { log.Warn(fmt.Sprintf(f, a...)) })
+	log.Info("clickhouse-server ready", slog.String("dsn", srv.DSN()))
+	return srv, nil
+}
+
+// signingKey reads the token key from the environment or --token-key-file.
+// In demo mode without one, a random key is kept in dataDir/token.key so
+// demo tokens survive restarts.
+func signingKey(c serveConfig) ([]byte, error) {
+	key, err := auth.LoadKey(os.Getenv("USAGELENS_TOKEN_KEY"), c.keyFile)
+	if err == nil || !c.demo || os.Getenv("USAGELENS_TOKEN_KEY") != "" || c.keyFile != "" {
+		return key, err
+	}
+	path := filepath.Join(c.dataDir, "token.key")
+	if _, err := os.Stat(path); err == nil {
+		return auth.LoadKey("", path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(raw)), 0o600); err != nil {
+		return nil, fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	return auth.LoadKey("", path)
+}
+
+// seedDemo loads the small dataset once: a database with clients already
+// is left as it is.
+func seedDemo(ctx context.Context, conn driver.Conn, dataDir string, log *slog.Logger) error {
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM clients").Scan(&n); err != nil {
+		return fmt.Errorf("cannot count clients: %w", err)
+	}
+	if n > 0 {
+		log.Info("demo data already loaded", slog.Uint64("clients", n))
+		return nil
+	}
+	dir := filepath.Join(dataDir, "demo-dataset")
+	log.Info("seeding the small demo dataset", slog.String("dir", dir))
+	if _, err := dataset.Generate(dir, dataset.SeedOptions{Scale: dataset.ScaleSmall, Seed: 1, Progress: os.Stderr}); err != nil {
+		return err
+	}
+	st, err := dataset.Load(ctx, conn, dir, os.Stderr)
+	if err != nil {
+		return err
+	}
+	log.Info("demo data loaded", slog.Int("usage_rows", st.UsageRows), slog.Duration("elapsed", st.Elapsed))
+	return nil
+}
+
+// printDemo prints a token for the demo's biggest client and requests to try.
+func printDemo(ctx context.Context, conn driver.Conn, key []byte, listen string) {
+	var client string
+	err := conn.QueryRow(ctx, "SELECT toString(client_id) FROM app_usage_reports GROUP BY client_id ORDER BY count() DESC LIMIT 1").Scan(&client)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cannot pick a demo client: %v\n", err)
+		return
+	}
+	tok, err := auth.Mint(key, client, 30*24*time.Hour, time.Now())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cannot mint a demo token: %v\n", err)
+		return
+	}
+	host := listen
+	if strings.HasPrefix(host, ":") {
+		host = "127.0.0.1" + host
+	}
+	base := "http://" + host + "/v2/clients/" + client + "/analytics/apps/utilization"
+	fmt.Printf(`
+usagelens demo is ready. Client %s; token valid 30 days:
+
+export TOKEN=%s
+
+curl -s -H "Authorization: Bearer $TOKEN" "%s?granularity=monthly&start_date=2026-10-01&end_date=2026-10-31&page_size=5"
+curl -s -H "Authorization: Bearer $TOKEN" "%s?granularity=monthly&start_date=2026-10-01&end_date=2026-10-31&compare_start_date=2026-09-01&compare_end_date=2026-09-30&sort_by=unique_users"
+curl -s -H "Authorization: Bearer $TOKEN" "%s?granularity=weekly&start_date=2026-10-01&end_date=2026-10-31&filter=discovered"
+
+`, client, tok, base, base, base)
+}
+
+// slogPrinter routes fasthttp's own messages to the structured log.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Printf(format string, args ...any) { p.log.Warn(fmt.Sprintf(format, args...)) }

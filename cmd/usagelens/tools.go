@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/usagelens/usagelens/auth"
+	"github.com/usagelens/usagelens/chschema"
+	"github.com/usagelens/usagelens/dataset"
+)
+
+func runMigrate(args []string) error {
+	fs := newFlags("migrate")
+	dsn := fs.String("clickhouse-dsn", "", "ClickHouse native DSN, e.g. clickhouse://default:@127.0.0.1:9000/default (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dsn == "" {
+		return errors.New("--clickhouse-dsn (or CLICKHOUSE_DSN) is required")
+	}
+	ctx := context.Background()
+	conn, err := openClickHouse(ctx, *dsn, 2)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	applied, err := chschema.Migrate(ctx, conn)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("schema at version %d (applied now: %d %v)\n", chschema.Latest(), len(applied), applied)
+	return nil
+}
+
+func runSeed(args []string) error {
+	fs := newFlags("seed")
+	out := fs.String("out", "", "dataset directory to write (required)")
+	scale := fs.String("scale", "small", "tiny | small | medium | large")
+	seed := fs.Uint64("seed", 1, "random seed; the same seed and scale give the same files")
+	gz := fs.Bool("gzip", false, "write usage.csv.gz instead of usage.csv")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("--out is required")
+	}
+	sc, err := dataset.ParseScale(*scale)
+	if err != nil {
+		return fmt.Errorf("--scale: %w", err)
+	}
+	st, err := dataset.Generate(*out, dataset.SeedOptions{Scale: sc, Seed: *seed, Gzip: *gz, Progress: os.Stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s: %d clients, %d apps, %d users, %d usage rows\n", *out, st.Clients, st.Apps, st.Users, st.UsageRows)
+	return nil
+}
+
+func runLoad(args []string) error {
+	fs := newFlags("load")
+	dsn := fs.String("clickhouse-dsn", "", "ClickHouse native DSN (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dsn == "" || fs.NArg() != 1 {
+		return errors.New("usage: usagelens load --clickhouse-dsn DSN DIR")
+	}
+	ctx := context.Background()
+	conn, err := openClickHouse(ctx, *dsn, 4)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := chschema.Migrate(ctx, conn); err != nil {
+		return err
+	}
+	st, err := dataset.Load(ctx, conn, fs.Arg(0), os.Stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("loaded %s: %d clients, %d apps, %d department rows, %d usage rows in %s (%.0f usage rows/s)\n",
+		fs.Arg(0), st.Clients, st.Apps, st.DepartmentRows, st.UsageRows, st.Elapsed.Round(time.Millisecond),
+		float64(st.UsageRows)/st.Elapsed.Seconds())
+	return nil
+}
+
+func runToken(args []string) error {
+	fs := newFlags("token")
+	client := fs.String("client", "", "client id (UUID) the token is scoped to (required)")
+	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
+	keyFile := fs.String("token-key-file", "", "file holding the signing key (else USAGELENS_TOKEN_KEY)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	key, err := auth.LoadKey(os.Getenv("USAGELENS_TOKEN_KEY"), *keyFile)
+	if err != nil {
+		return err
+	}
+	tok, err := auth.Mint(key, *client, *ttl, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Println(tok)
+	return nil
+}

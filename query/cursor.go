@@ -1,0 +1,81 @@
+package query
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Cursor is the position after the last row of a page: that row's sort key
+// and app id, and a fingerprint of the filters and sort it was made for.
+type Cursor struct {
+	Key         string `json:"k"`
+	ID          string `json:"id"`
+	Fingerprint string `json:"f"`
+}
+
+// Encode makes the opaque cursor string.
+func (c Cursor) Encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor reads a cursor and checks it was made for the same request.
+func DecodeCursor(s, fingerprint string) (*Cursor, error) {
+	bad := paramErr("cursor", truncate(s, 64), "cursor is not valid: pass next_cursor from a previous response unchanged")
+	if len(s) > 1024 {
+		return nil, bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	var c Cursor
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, bad
+	}
+	if u, err := uuid.Parse(c.ID); err != nil || u.String() != c.ID {
+		return nil, bad
+	}
+	if c.Fingerprint != fingerprint {
+		return nil, paramErr("cursor", truncate(s, 64), "cursor was made for different filters or sort: start again without a cursor")
+	}
+	return &c, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// Fingerprint identifies everything that decides a result's rows and
+// order, so a cursor cannot be replayed against another result.
+func (r *Utilization) Fingerprint() string {
+	h := fnv.New64a()
+	day := func(t time.Time) string { return t.Format(time.DateOnly) }
+	parts := []string{r.ClientID, r.Granularity, day(r.Period.Start), day(r.Period.End), r.Filter, r.Q,
+		strings.Join(r.CategoryIDs, ","), strings.Join(r.VendorIDs, ","), strings.Join(r.DepartmentIDs, ","),
+		optBool(r.IsFavorite), optBool(r.IsApproved), r.SortBy, strconv.FormatBool(r.Desc)}
+	if r.Compare != nil {
+		parts = append(parts, day(r.Compare.Start), day(r.Compare.End))
+	}
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s|", len(p), p)
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+func optBool(b *bool) string {
+	if b == nil {
+		return "-"
+	}
+	return strconv.FormatBool(*b)
+}

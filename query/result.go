@@ -1,0 +1,256 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Vendor is the catalog vendor of an app.
+type Vendor struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// Category is a catalog category.
+type Category struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// CatalogApp is the catalog part of the App DTO.
+type CatalogApp struct {
+	ID            string     `json:"id"`
+	CanonicalName string     `json:"canonical_name"`
+	Logo          *string    `json:"logo"`
+	Type          string     `json:"type"`
+	Vendor        Vendor     `json:"vendor"`
+	Categories    []Category `json:"categories"`
+}
+
+// App is the spec's App DTO.
+type App struct {
+	ID           string     `json:"id"`
+	CatalogApp   CatalogApp `json:"catalog_app"`
+	IsFavorite   bool       `json:"is_favorite"`
+	IsApproved   bool       `json:"is_approved"`
+	LicenseCount *uint32    `json:"license_count"`
+}
+
+// Metric is the spec's MetricWithDeltaDto.
+type Metric struct {
+	Value        *uint64  `json:"value"`
+	ChangePct    *float64 `json:"change_pct"`
+	CompareValue *uint64  `json:"compare_value"`
+}
+
+// AppUtilization is one row of the utilization table.
+type AppUtilization struct {
+	App              App     `json:"app"`
+	UniqueUsers      Metric  `json:"unique_users"`
+	ActiveTimeMS     Metric  `json:"active_time_ms"`
+	AvgTimeMSPerDay  Metric  `json:"avg_time_ms_per_day"`
+	SessionCount     Metric  `json:"session_count"`
+	UsageLevel       *string `json:"usage_level"`
+	RiskLevel        *string `json:"risk_level"`
+	sortKey          string
+	afterCursorFirst bool
+}
+
+// raw is one scanned row before the metric maths.
+type raw struct {
+	appID, catalogID, name, typ, vendorID, vendorName, vendorURL string
+	logo, risk                                                   *string
+	categoryIDs, categoryNames                                   []string
+	favorite, approved                                           uint8
+	licenses                                                     *uint32
+	cur, cmp                                                     aggregates
+	points, clientUsers                                          uint64
+	sortKey                                                      string
+	after                                                        uint8
+	sortValue                                                    any
+}
+
+type aggregates struct{ users, ms, buckets, sessions uint64 }
+
+func (w *raw) dest(sortBy string) []any {
+	w.sortValue = new(string)
+	switch sortBy {
+	case "canonical_name":
+	case "avg_time":
+		w.sortValue = new(int64)
+	default:
+		w.sortValue = new(uint64)
+	}
+	return []any{&w.appID, &w.catalogID, &w.name, &w.logo, &w.typ, &w.vendorID, &w.vendorName, &w.vendorURL,
+		&w.categoryIDs, &w.categoryNames, &w.favorite, &w.approved, &w.licenses, &w.risk,
+		&w.cur.users, &w.cur.ms, &w.cur.buckets, &w.cur.sessions, &w.points,
+		&w.cmp.users, &w.cmp.ms, &w.cmp.buckets, &w.cmp.sessions,
+		&w.clientUsers, &w.sortKey, w.sortValue, &w.after}
+}
+
+// Page is one page of a utilization result.
+type Page struct {
+	Rows       []AppUtilization
+	TotalCount uint64
+	NextCursor *string
+}
+
+// Observer records a query's duration by kind and outcome.
+type Observer func(kind string, err error, d time.Duration)
+
+// FetchPage runs the utilization statement for one JSON page.
+func FetchPage(ctx context.Context, conn driver.Conn, r *Utilization, observe Observer) (*Page, error) {
+	var total uint64
+	ctx = clickhouse.Context(ctx, clickhouse.WithProfileInfo(func(p *clickhouse.ProfileInfo) {
+		total = max(total, p.RowsBeforeLimit)
+	}))
+	st := UtilizationSQL(r)
+	page := &Page{Rows: make([]AppUtilization, 0, r.PageSize)}
+	returned := 0
+	err := Each(ctx, conn, st, r, "utilization", observe, func(row *AppUtilization) error {
+		returned++
+		if !row.afterCursorFirst {
+			return nil
+		}
+		if len(page.Rows) == r.PageSize {
+			last := page.Rows[len(page.Rows)-1]
+			next := Cursor{Key: last.sortKey, ID: last.App.ID, Fingerprint: r.Fingerprint()}.Encode()
+			page.NextCursor = &next
+			return nil
+		}
+		page.Rows = append(page.Rows, *row)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// With fewer rows than the limit every matching app came back, and some
+	// servers then report no rows_before_limit.
+	if returned < r.limit() {
+		total = uint64(returned)
+	}
+	page.TotalCount = total
+	return page, nil
+}
+
+// Each runs st and calls fn for every row as the driver yields it, with
+// one reused destination, so a whole result is never held in memory.
+func Each(ctx context.Context, conn driver.Conn, st Statement, r *Utilization, kind string, observe Observer, fn func(*AppUtilization) error) (err error) {
+	start := time.Now()
+	defer func() { observe(kind, err, time.Since(start)) }()
+	rows, err := conn.Query(ctx, st.SQL, st.Args...)
+	if err != nil {
+		return fmt.Errorf("cannot run %s query: %w", kind, err)
+	}
+	defer rows.Close()
+	var w raw
+	dest := w.dest(r.SortBy)
+	var out AppUtilization
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("cannot scan %s row: %w", kind, err)
+		}
+		w.toDTO(r, &out)
+		if err := fn(&out); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("cannot read %s rows: %w", kind, err)
+	}
+	return nil
+}
+
+func (w *raw) toDTO(r *Utilization, out *AppUtilization) {
+	cats := make([]Category, len(w.categoryIDs))
+	for i := range cats {
+		cats[i] = Category{ID: w.categoryIDs[i], Name: w.categoryNames[i]}
+	}
+	*out = AppUtilization{
+		App: App{ID: w.appID, IsFavorite: w.favorite == 1, IsApproved: w.approved == 1, LicenseCount: w.licenses,
+			CatalogApp: CatalogApp{ID: w.catalogID, CanonicalName: w.name, Logo: w.logo, Type: w.typ,
+				Vendor: Vendor{ID: w.vendorID, Name: w.vendorName, URL: w.vendorURL}, Categories: cats}},
+		sortKey:          w.sortKey,
+		afterCursorFirst: w.after == 1,
+	}
+	cmp := r.Compare != nil
+	out.UniqueUsers = metric(w.cur.users, w.cmp.users, cmp, true, true)
+	out.ActiveTimeMS = metric(w.cur.ms, w.cmp.ms, cmp, true, true)
+	out.SessionCount = metric(w.cur.sessions, w.cmp.sessions, cmp, true, true)
+	avgCur, okCur := avg(w.cur)
+	avgCmp, okCmp := avg(w.cmp)
+	out.AvgTimeMSPerDay = metric(avgCur, avgCmp, cmp, okCur, okCmp)
+	out.UsageLevel = UsageLevel(w.points, w.cur.users, w.licenses, w.clientUsers, r.Period.Days())
+	if w.approved == 0 {
+		out.RiskLevel = w.risk
+	}
+}
+
+// avg is floor(active ms / buckets with activity); none without activity.
+func avg(a aggregates) (uint64, bool) {
+	if a.buckets == 0 {
+		return 0, false
+	}
+	return a.ms / a.buckets, true
+}
+
+// metric builds a MetricWithDelta. change_pct is (cur - cmp) / cmp × 100
+// rounded to one decimal, null without a comparison or when cmp is 0.
+func metric(cur, cmp uint64, hasCompare, curOK, cmpOK bool) Metric {
+	var m Metric
+	if curOK {
+		m.Value = &cur
+	}
+	if !hasCompare {
+		return m
+	}
+	if cmpOK {
+		m.CompareValue = &cmp
+	}
+	if curOK && cmpOK && cmp != 0 {
+		pct := math.Round((float64(cur)-float64(cmp))/float64(cmp)*1000) / 10
+		m.ChangePct = &pct
+	}
+	return m
+}
+
+// Usage levels.
+var (
+	levelHeavy  = "heavy"
+	levelMedium = "medium"
+	levelLight  = "light"
+)
+
+// UsageLevel classifies an app's use in a period: null below 5 data points
+// (user-days); else score = 0.35·adoption + 0.65·activity, where adoption
+// is users per licence (or per active user of the client when no licence
+// count is known), capped at 1, and activity is user-days per possible
+// user-day.
+func UsageLevel(points, users uint64, licenses *uint32, clientUsers uint64, days int) *string {
+	if points < 5 || users == 0 {
+		return nil
+	}
+	denom := float64(clientUsers)
+	if licenses != nil && *licenses > 0 {
+		denom = float64(*licenses)
+	}
+	adoption := 1.0
+	if denom > 0 {
+		adoption = math.Min(1, float64(users)/denom)
+	}
+	activity := float64(points) / (float64(users) * float64(days))
+	score := 0.35*adoption + 0.65*activity
+	switch {
+	case score >= 0.66:
+		return &levelHeavy
+	case score >= 0.33:
+		return &levelMedium
+	}
+	return &levelLight
+}
