@@ -98,7 +98,9 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
-	if err := json.NewEncoder(ctx).Encode(v); err != nil {
+	enc := json.NewEncoder(ctx)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		ctx.Error("cannot encode response", fasthttp.StatusInternalServerError)
 	}
 }

@@ -19,7 +19,7 @@ type Statement struct {
 // each. avg_time's key is -1 for apps without activity, so they sort as the
 // lowest value.
 var sortColumns = map[string]string{
-	"canonical_name": "canonical_name",
+	"canonical_name": "lowerUTF8(canonical_name)",
 	"unique_users":   "cur_users",
 	"active_time":    "cur_ms",
 	"avg_time":       "if(cur_buckets = 0, toInt64(-1), toInt64(intDiv(cur_ms, cur_buckets)))",
