@@ -119,7 +119,7 @@ func TestUtilizationAverageFollowsGranularity(t *testing.T) {
 	a := newAPI(t)
 	f := func(query string, want int64) {
 		t.Helper()
-		alpha := a.page(query + "&q=alpha").byID(t, appAlpha)
+		alpha := a.page(query+"&q=alpha").byID(t, appAlpha)
 		if alpha.AvgTimeMSPerDay.Value == nil || *alpha.AvgTimeMSPerDay.Value != want {
 			t.Errorf("%s: avg = %s, want %d", query, val(alpha.AvgTimeMSPerDay), want)
 		}
