@@ -104,11 +104,20 @@ type api struct {
 
 func newAPI(t *testing.T) *api {
 	t.Helper()
-	dsn := chtest.NewDB(t)
-	conn := chtest.Open(t, dsn)
+	conn := chtest.Open(t, chtest.NewDB(t))
 	loadFixture(t, conn)
+	return serveAPI(t, conn, nil)
+}
+
+// serveAPI serves the real router over conn in-process; tune, if given,
+// adjusts the server first.
+func serveAPI(t *testing.T, conn driver.Conn, tune func(*handlers.Server)) *api {
+	t.Helper()
 	srv := &handlers.Server{CH: conn, Key: testKey, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics: observability.NewMetrics(), QueryTimeout: 20 * time.Second}
+		Metrics: observability.NewMetrics(), QueryTimeout: 20 * time.Second, ExportTimeout: time.Minute}
+	if tune != nil {
+		tune(srv)
+	}
 	ln := fasthttputil.NewInmemoryListener()
 	hs := &fasthttp.Server{Handler: srv.Handler()}
 	go hs.Serve(ln)
@@ -269,4 +278,21 @@ func (p pageJSON) ids() []string {
 // mintWith signs a one-hour token as if minted at now.
 func mintWith(clientID string, now time.Time) (string, error) {
 	return auth.Mint(testKey, clientID, time.Hour, now)
+}
+
+// getWith requests a full URL with the client's token and extra headers.
+func (a *api) getWith(uri string, headers map[string]string) *fasthttp.Response {
+	a.t.Helper()
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	req.SetRequestURI(uri)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp := &fasthttp.Response{}
+	if err := a.client.DoTimeout(req, resp, 30*time.Second); err != nil {
+		a.t.Fatalf("GET %s: %v", uri, err)
+	}
+	return resp
 }

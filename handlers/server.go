@@ -27,6 +27,8 @@ type Server struct {
 	// QueryTimeout bounds each ClickHouse query (context and the server's
 	// max_execution_time).
 	QueryTimeout time.Duration
+	// ExportTimeout bounds a whole CSV export.
+	ExportTimeout time.Duration
 
 	clients clientCache
 }
@@ -35,6 +37,7 @@ type Server struct {
 const (
 	routeUtilization       = "/v2/clients/{client_id}/analytics/apps/utilization"
 	routeUtilizationExport = "/v2/clients/{client_id}/analytics/apps/utilization/export"
+	routeUsageExport       = "/v2/clients/{client_id}/analytics/usage-reports/export"
 	routeHealthz           = "/healthz"
 	routeReadyz            = "/readyz"
 	routeMetrics           = "/metrics"
@@ -49,6 +52,8 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET(routeReadyz, s.readyz)
 	r.GET(routeMetrics, fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
 	r.GET(routeUtilization, s.utilization)
+	r.GET(routeUtilizationExport, s.utilizationExport)
+	r.GET(routeUsageExport, s.usageExport)
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		s.writeError(ctx, errNotFound("no such route", map[string]any{"path": string(ctx.Path())}))
 	}

@@ -37,7 +37,7 @@ func (s *Server) utilization(ctx *fasthttp.RequestCtx) {
 		s.writeError(ctx, err)
 		return
 	}
-	page, err := query.FetchPage(s.queryContext(c, req.ClientID, "utilization", requestID(ctx)), s.CH, req, s.Metrics.ObserveQuery)
+	page, err := query.FetchPage(s.queryContext(c, "utilization", requestID(ctx), s.QueryTimeout), s.CH, req, s.Metrics.ObserveQuery)
 	if err != nil {
 		s.writeError(ctx, err)
 		return
@@ -74,10 +74,10 @@ func queryValues(ctx *fasthttp.RequestCtx) url.Values {
 // queryContext is what the driver gets: no deadline of its own (a deadline
 // leaves the query running on the server), cancelled when c ends, tagged
 // with the request id, and bounded server-side by max_execution_time.
-func (s *Server) queryContext(c context.Context, clientID, kind, reqID string) context.Context {
+func (s *Server) queryContext(c context.Context, kind, reqID string, limit time.Duration) context.Context {
 	qc, cancel := context.WithCancel(context.WithoutCancel(c))
 	context.AfterFunc(c, cancel)
-	settings := clickhouse.Settings{"max_execution_time": int(s.QueryTimeout / time.Second)}
+	settings := clickhouse.Settings{"max_execution_time": max(1, int(limit/time.Second))}
 	return clickhouse.Context(qc, clickhouse.WithSettings(settings), clickhouse.WithQueryID(kind+"-"+reqID+"-"+strconv.FormatUint(querySeq.Add(1), 10)))
 }
 

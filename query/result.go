@@ -105,29 +105,35 @@ type Page struct {
 type Observer func(kind string, err error, d time.Duration)
 
 // FetchPage runs the utilization statement for one JSON page.
-func FetchPage(ctx context.Context, conn driver.Conn, r *Utilization, observe Observer) (*Page, error) {
+func FetchPage(ctx context.Context, conn driver.Conn, r *Utilization, observe Observer) (page *Page, err error) {
+	start := time.Now()
+	defer func() { observe("utilization", err, time.Since(start)) }()
 	var total uint64
 	ctx = clickhouse.Context(ctx, clickhouse.WithProfileInfo(func(p *clickhouse.ProfileInfo) {
 		total = max(total, p.RowsBeforeLimit)
 	}))
-	st := UtilizationSQL(r)
-	page := &Page{Rows: make([]AppUtilization, 0, r.PageSize)}
+	rows, err := OpenUtilization(ctx, conn, r)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	page = &Page{Rows: make([]AppUtilization, 0, r.PageSize)}
 	returned := 0
-	err := Each(ctx, conn, st, r, "utilization", observe, func(row *AppUtilization) error {
+	for rows.Next() {
 		returned++
+		row := rows.Row()
 		if !row.afterCursorFirst {
-			return nil
+			continue
 		}
 		if len(page.Rows) == r.PageSize {
 			last := page.Rows[len(page.Rows)-1]
 			next := Cursor{Key: last.sortKey, ID: last.App.ID, Fingerprint: r.Fingerprint()}.Encode()
 			page.NextCursor = &next
-			return nil
+			continue
 		}
 		page.Rows = append(page.Rows, *row)
-		return nil
-	})
-	if err != nil {
+	}
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	// With fewer rows than the limit every matching app came back, and some
@@ -139,33 +145,61 @@ func FetchPage(ctx context.Context, conn driver.Conn, r *Utilization, observe Ob
 	return page, nil
 }
 
-// Each runs st and calls fn for every row as the driver yields it, with
-// one reused destination, so a whole result is never held in memory.
-func Each(ctx context.Context, conn driver.Conn, st Statement, r *Utilization, kind string, observe Observer, fn func(*AppUtilization) error) (err error) {
-	start := time.Now()
-	defer func() { observe(kind, err, time.Since(start)) }()
+// UtilizationRows yields a utilization result row by row as the driver
+// reads it, scanning into one reused destination, so a whole result is
+// never held in memory.
+type UtilizationRows struct {
+	rows driver.Rows
+	req  *Utilization
+	w    raw
+	dest []any
+	out  AppUtilization
+	err  error
+}
+
+// OpenUtilization starts the query; errors the server reports before the
+// first row come back here, before anything is written to the client.
+func OpenUtilization(ctx context.Context, conn driver.Conn, r *Utilization) (*UtilizationRows, error) {
+	st := UtilizationSQL(r)
 	rows, err := conn.Query(ctx, st.SQL, st.Args...)
 	if err != nil {
-		return fmt.Errorf("cannot run %s query: %w", kind, err)
+		return nil, fmt.Errorf("cannot run utilization query: %w", err)
 	}
-	defer rows.Close()
-	var w raw
-	dest := w.dest(r.SortBy)
-	var out AppUtilization
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("cannot scan %s row: %w", kind, err)
-		}
-		w.toDTO(r, &out)
-		if err := fn(&out); err != nil {
-			return err
-		}
+	u := &UtilizationRows{rows: rows, req: r}
+	u.dest = u.w.dest(r.SortBy)
+	return u, nil
+}
+
+// Next scans the next row; false at the end or on error (see Err).
+func (u *UtilizationRows) Next() bool {
+	if u.err != nil || !u.rows.Next() {
+		return false
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("cannot read %s rows: %w", kind, err)
+	if err := u.rows.Scan(u.dest...); err != nil {
+		u.err = fmt.Errorf("cannot scan utilization row: %w", err)
+		return false
+	}
+	u.w.toDTO(u.req, &u.out)
+	return true
+}
+
+// Row is the current row, valid until the next call to Next.
+func (u *UtilizationRows) Row() *AppUtilization { return &u.out }
+
+// Err is the first error of scanning or of the query's execution, which
+// the driver reports only after the last row.
+func (u *UtilizationRows) Err() error {
+	if u.err != nil {
+		return u.err
+	}
+	if err := u.rows.Err(); err != nil {
+		return fmt.Errorf("cannot read utilization rows: %w", err)
 	}
 	return nil
 }
+
+// Close releases the connection; the query is cancelled if still running.
+func (u *UtilizationRows) Close() error { return u.rows.Close() }
 
 func (w *raw) toDTO(r *Utilization, out *AppUtilization) {
 	cats := make([]Category, len(w.categoryIDs))

@@ -29,7 +29,7 @@ import (
 type serveConfig struct {
 	listen, dsn, dataDir, keyFile, logLevel, logFormat string
 	demo                                               bool
-	queryTimeout, shutdownTimeout                      time.Duration
+	queryTimeout, exportTimeout, shutdownTimeout       time.Duration
 	maxConns                                           int
 }
 
@@ -42,6 +42,7 @@ func runServe(args []string) error {
 	fs.BoolVar(&c.demo, "demo", false, "seed the small demo dataset once and print a token and example requests")
 	fs.StringVar(&c.keyFile, "token-key-file", "", "file holding the token signing key (else USAGELENS_TOKEN_KEY)")
 	fs.DurationVar(&c.queryTimeout, "query-timeout", 30*time.Second, "limit of one ClickHouse query (also max_execution_time)")
+	fs.DurationVar(&c.exportTimeout, "export-timeout", 30*time.Minute, "limit of one CSV export, query and streaming")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may finish after SIGTERM")
 	fs.IntVar(&c.maxConns, "clickhouse-max-conns", 32, "ClickHouse connection pool size")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug | info | warn | error")
@@ -84,7 +85,7 @@ func serve(c serveConfig) error {
 			return err
 		}
 	}
-	api := &handlers.Server{CH: conn, Key: key, Log: log, Metrics: observability.NewMetrics(), QueryTimeout: c.queryTimeout}
+	api := &handlers.Server{CH: conn, Key: key, Log: log, Metrics: observability.NewMetrics(), QueryTimeout: c.queryTimeout, ExportTimeout: c.exportTimeout}
 	hs := &fasthttp.Server{
 		Handler: api.Handler(), Name: "usagelens",
 		ReadTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,

@@ -1,0 +1,213 @@
+package handlers
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/valyala/fasthttp"
+
+	"github.com/usagelens/usagelens/query"
+)
+
+// flushAt is the buffered CSV size that triggers a write to the client.
+const flushAt = 64 << 10
+
+var utilizationColumns = []string{"app_id", "catalog_app_id", "app_name", "vendor_name", "category_names", "is_favorite", "is_approved", "license_count",
+	"unique_users", "unique_users_change_pct", "unique_users_compare_value",
+	"active_time_ms", "active_time_change_pct", "active_time_compare_value",
+	"avg_time_ms_per_day", "avg_time_ms_per_day_change_pct", "avg_time_ms_per_day_compare_value",
+	"session_count", "session_count_change_pct", "session_count_compare_value",
+	"usage_level", "risk_level"}
+
+// utilizationExport answers GET /v2/clients/{client_id}/analytics/apps/utilization/export.
+func (s *Server) utilizationExport(ctx *fasthttp.RequestCtx) {
+	c, cancel := context.WithTimeout(context.Background(), s.ExportTimeout)
+	req, err := s.utilizationRequest(ctx, c, query.Unpaged)
+	if err != nil {
+		cancel()
+		s.writeError(ctx, err)
+		return
+	}
+	start := time.Now()
+	rows, err := query.OpenUtilization(s.queryContext(c, "export", requestID(ctx), s.ExportTimeout), s.CH, req)
+	if err != nil {
+		cancel()
+		s.Metrics.ObserveQuery("export", err, time.Since(start))
+		s.writeError(ctx, err)
+		return
+	}
+	name := "app-utilization-" + day(req.Period.Start) + "-to-" + day(req.Period.End) + ".csv"
+	s.streamCSV(ctx, name, "export", func(out *csvSink) error {
+		defer rows.Close()
+		out.row.header(utilizationColumns)
+		for rows.Next() {
+			writeUtilizationRow(&out.row, rows.Row())
+			if err := out.rowDone(); err != nil {
+				return err
+			}
+		}
+		err := rows.Err()
+		s.Metrics.ObserveQuery("export", err, time.Since(start))
+		return err
+	}, cancel)
+}
+
+func writeUtilizationRow(w *csvRow, r *query.AppUtilization) {
+	a := &r.App
+	w.start()
+	w.text(a.ID)
+	w.text(a.CatalogApp.ID)
+	w.text(a.CatalogApp.CanonicalName)
+	w.text(a.CatalogApp.Vendor.Name)
+	names := make([]string, len(a.CatalogApp.Categories))
+	for i, c := range a.CatalogApp.Categories {
+		names[i] = c.Name
+	}
+	w.text(strings.Join(names, "; "))
+	w.boolean(a.IsFavorite)
+	w.boolean(a.IsApproved)
+	if a.LicenseCount != nil {
+		w.uint(uint64(*a.LicenseCount))
+	} else {
+		w.empty()
+	}
+	for _, m := range []*query.Metric{&r.UniqueUsers, &r.ActiveTimeMS, &r.AvgTimeMSPerDay, &r.SessionCount} {
+		w.optUint(m.Value)
+		w.optFloat(m.ChangePct)
+		w.optUint(m.CompareValue)
+	}
+	w.optText(r.UsageLevel)
+	w.optText(r.RiskLevel)
+	w.end()
+}
+
+// usageExport answers GET /v2/clients/{client_id}/analytics/usage-reports/export.
+func (s *Server) usageExport(ctx *fasthttp.RequestCtx) {
+	c, cancel := context.WithTimeout(context.Background(), s.ExportTimeout)
+	clientID, err := s.authorize(ctx, c)
+	var req *query.UsageExport
+	if err == nil {
+		req, err = query.ParseUsageExport(clientID, queryValues(ctx))
+	}
+	if err != nil {
+		cancel()
+		s.writeError(ctx, err)
+		return
+	}
+	start := time.Now()
+	rows, err := query.OpenUsageExport(s.queryContext(c, "usage_export", requestID(ctx), s.ExportTimeout), s.CH, req)
+	if err != nil {
+		cancel()
+		s.Metrics.ObserveQuery("usage_export", err, time.Since(start))
+		s.writeError(ctx, err)
+		return
+	}
+	name := "usage-reports-" + day(req.Period.Start) + "-to-" + day(req.Period.End) + ".csv"
+	s.streamCSV(ctx, name, "usage_export", func(out *csvSink) error {
+		defer rows.Close()
+		out.row.header(query.UsageExportColumns)
+		var u query.UsageRow
+		dest := u.Dest()
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			w := &out.row
+			w.start()
+			w.date(u.Date)
+			w.id(u.AppID)
+			w.text(u.AppName)
+			w.id(u.UserID)
+			w.text(u.Departments)
+			w.uint(u.ActiveMS)
+			w.uint(uint64(u.Sessions))
+			w.end()
+			if err := out.rowDone(); err != nil {
+				return err
+			}
+		}
+		err := rows.Err()
+		s.Metrics.ObserveQuery("usage_export", err, time.Since(start))
+		return err
+	}, cancel)
+}
+
+// csvSink buffers CSV rows and writes them, gzipped when asked, into the
+// pipe fasthttp streams to the client.
+type csvSink struct {
+	row   csvRow
+	pw    *io.PipeWriter
+	w     io.Writer
+	gz    *gzip.Writer
+	rows  int
+	bytes int
+}
+
+func (o *csvSink) rowDone() error {
+	o.rows++
+	if len(o.row.buf) >= flushAt {
+		return o.flush()
+	}
+	return nil
+}
+
+func (o *csvSink) flush() error {
+	n, err := o.w.Write(o.row.buf)
+	o.bytes += n
+	o.row.buf = o.row.buf[:0]
+	return err
+}
+
+// finish ends the body: cleanly after the last row, or with an error that
+// makes fasthttp drop the connection, so a client can never take a
+// truncated file for a whole one.
+func (o *csvSink) finish(err error) {
+	if err == nil {
+		err = o.flush()
+	}
+	if err == nil && o.gz != nil {
+		err = o.gz.Close()
+	}
+	if err != nil {
+		o.pw.CloseWithError(err)
+		return
+	}
+	o.pw.Close()
+}
+
+// streamCSV sends the CSV headers and streams what fill writes. fill runs
+// on its own goroutine after the handler returns; it must not touch ctx.
+// done (the request context's cancel) runs when fill ends, which also
+// cancels the ClickHouse query if the client went away.
+func (s *Server) streamCSV(ctx *fasthttp.RequestCtx, filename, kind string, fill func(*csvSink) error, done func()) {
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("text/csv; charset=utf-8")
+	ctx.Response.Header.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	pr, pw := io.Pipe()
+	out := &csvSink{pw: pw, w: pw, row: csvRow{buf: make([]byte, 0, flushAt+4096)}}
+	if ctx.Request.Header.HasAcceptEncoding("gzip") {
+		ctx.Response.Header.Set("Content-Encoding", "gzip")
+		ctx.Response.Header.Set("Vary", "Accept-Encoding")
+		out.gz, _ = gzip.NewWriterLevel(pw, gzip.BestSpeed)
+		out.w = out.gz
+	}
+	ctx.SetBodyStream(pr, -1)
+	reqID := requestID(ctx)
+	go func() {
+		defer done()
+		err := fill(out)
+		out.finish(err)
+		s.Metrics.AddExport(kind, out.rows, out.bytes)
+		if err != nil {
+			s.Log.Warn("export aborted", slog.String("request_id", reqID), slog.String("kind", kind),
+				slog.Int("rows", out.rows), slog.String("error", err.Error()))
+		}
+	}()
+}
+
+func day(t time.Time) string { return t.Format(time.DateOnly) }
