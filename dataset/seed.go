@@ -29,11 +29,11 @@ const (
 	ScaleLarge  Scale = "large"  // 5 clients, ~25 M usage rows: benchmarks
 )
 
-var scaleNames = []Scale{ScaleTiny, ScaleSmall, ScaleMedium, ScaleLarge}
+var seedScaleNames = []Scale{ScaleTiny, ScaleSmall, ScaleMedium, ScaleLarge}
 
 // ParseScale returns the scale named s, or an error naming s and the valid names.
 func ParseScale(s string) (Scale, error) {
-	for _, sc := range scaleNames {
+	for _, sc := range seedScaleNames {
 		if string(sc) == s {
 			return sc, nil
 		}
@@ -58,18 +58,18 @@ type SeedStats struct {
 // The period is fixed rather than relative to today so that the same seed
 // always gives the same files and recorded requests keep their meaning.
 var (
-	periodStart = time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
-	periodEnd   = time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC)
+	seedPeriodStart = time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
+	seedPeriodEnd   = time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC)
 )
 
-var periodDays = int(periodEnd.Sub(periodStart).Hours()/24) + 1
+var seedPeriodDays = int(seedPeriodEnd.Sub(seedPeriodStart).Hours()/24) + 1
 
-// dayIndex returns the index of the date y-m-d within the period.
-func dayIndex(y int, m time.Month, d int) int {
-	return int(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Sub(periodStart).Hours() / 24)
+// seedDayIndex returns the index of the date y-m-d within the period.
+func seedDayIndex(y int, m time.Month, d int) int {
+	return int(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Sub(seedPeriodStart).Hours() / 24)
 }
 
-func dayDate(i int) time.Time { return periodStart.AddDate(0, 0, i) }
+func seedDayDate(i int) time.Time { return seedPeriodStart.AddDate(0, 0, i) }
 
 type clientShape struct{ users, apps int }
 
@@ -80,7 +80,7 @@ type scaleShape struct {
 	portfolio int           // mean number of apps a user uses at all
 }
 
-var shapes = map[Scale]scaleShape{
+var seedShapes = map[Scale]scaleShape{
 	ScaleTiny:   {[]clientShape{{9, 24}, {5, 14}}, 6},
 	ScaleSmall:  {[]clientShape{{160, 220}, {80, 120}, {40, 60}}, 12},
 	ScaleMedium: {[]clientShape{{1200, 700}, {600, 400}, {300, 250}, {150, 120}}, 15},
@@ -92,7 +92,7 @@ var shapes = map[Scale]scaleShape{
 // Each file is written under a temporary name and renamed when complete, so
 // a failed run never leaves a truncated file that looks whole.
 func Generate(dir string, opt SeedOptions) (SeedStats, error) {
-	shape, ok := shapes[opt.Scale]
+	shape, ok := seedShapes[opt.Scale]
 	if !ok {
 		_, err := ParseScale(string(opt.Scale))
 		return SeedStats{}, err
@@ -106,13 +106,13 @@ func Generate(dir string, opt SeedOptions) (SeedStats, error) {
 		st.Apps += len(c.apps)
 		st.Users += len(c.users)
 	}
-	if err := writeCatalogFiles(dir, clients, &st); err != nil {
+	if err := writeSeedCatalog(dir, clients, &st); err != nil {
 		return st, err
 	}
 	if err := writeSeedUsage(dir, clients, opt, &st); err != nil {
 		return st, err
 	}
-	if err := writeRequests(dir, clients, opt.Seed); err != nil {
+	if err := writeSeedRequests(dir, clients, opt.Seed); err != nil {
 		return st, err
 	}
 	return st, nil
@@ -186,7 +186,7 @@ type seedCatalog struct {
 	famous, special, generated []*seedCatalogApp
 }
 
-var categoryNames = []string{
+var seedCategoryNames = []string{
 	"AI", "Analytics", "Collaboration", "Communication", "CRM", "Customer Support",
 	"Design", "Developer Tools", "Finance", "HR", "IT Management", "Legal",
 	"Marketing", "Productivity", "Project Management", "Sales", "Security",
@@ -271,8 +271,8 @@ func comboName(stems, nouns []string, i int) string {
 }
 
 func buildCatalog(r *rand.Rand, generated int) *seedCatalog {
-	cats := make(map[string]*seedCategory, len(categoryNames))
-	for _, n := range categoryNames {
+	cats := make(map[string]*seedCategory, len(seedCategoryNames))
+	for _, n := range seedCategoryNames {
 		cats[n] = &seedCategory{id: newUUID(r), name: n}
 	}
 	vendors := map[string]*seedVendor{}
@@ -294,6 +294,7 @@ func buildCatalog(r *rand.Rand, generated int) *seedCatalog {
 		return out
 	}
 	cat := &seedCatalog{famous: fromSpec(famousApps), special: fromSpec(specialApps)}
+	cat.special[3].logo = "" // so even the tiny scale has an app without a logo
 	cat.generated = generateApps(r, generated, cats)
 	return cat
 }
@@ -344,8 +345,8 @@ func pickCategories(r *rand.Rand, cats map[string]*seedCategory) []*seedCategory
 		n = 2 + r.IntN(2)
 	}
 	var out []*seedCategory
-	for _, i := range r.Perm(len(categoryNames))[:n] {
-		out = append(out, cats[categoryNames[i]])
+	for _, i := range r.Perm(len(seedCategoryNames))[:n] {
+		out = append(out, cats[seedCategoryNames[i]])
 	}
 	return out
 }
@@ -386,7 +387,7 @@ type seedClient struct {
 	depts        []string
 }
 
-var clientNames = []struct{ name, tz string }{
+var seedClientNames = []struct{ name, tz string }{
 	{"Acme Corporation", "America/New_York"},
 	{"Globex GmbH", "Europe/Berlin"},
 	{"Initech", "UTC"},
@@ -408,7 +409,7 @@ func buildClients(shape scaleShape, seed uint64) []*seedClient {
 	out := make([]*seedClient, len(shape.clients))
 	for i, cs := range shape.clients {
 		cr := newRNG(seed, streamClient+uint64(i))
-		c := &seedClient{id: ids[i], name: clientNames[i].name, tz: clientNames[i].tz}
+		c := &seedClient{id: ids[i], name: seedClientNames[i].name, tz: seedClientNames[i].tz}
 		c.apps = buildClientApps(cr, cat, cs, i == 0)
 		c.users = buildUsers(cr, cs.users)
 		assignDepartments(cr, c)
@@ -453,7 +454,7 @@ func buildClientApps(r *rand.Rand, cat *seedCatalog, cs clientShape, first bool)
 }
 
 func newClientApp(r *rand.Rand, a *seedCatalogApp, rank, users int) seedApp {
-	ca := seedApp{cat: a, id: newUUID(r), license: -1, last: periodDays - 1}
+	ca := seedApp{cat: a, id: newUUID(r), license: -1, last: seedPeriodDays - 1}
 	ca.favorite = r.Float64() < 0.05 || rank < 10 && r.Float64() < 0.3
 	ca.approved = r.Float64() < 0.45 || rank < 20 && r.Float64() < 0.7
 	// Licenses: null, fewer than the client's users, or more than it needs.
@@ -494,13 +495,13 @@ func assignLifecycles(r *rand.Rand, apps []seedApp) {
 	for _, i := range take(max(1, n/50)) {
 		apps[i].first, apps[i].last = 1, 0
 	}
-	lastMonth := dayIndex(2026, time.October, 1)
+	lastMonth := seedDayIndex(2026, time.October, 1)
 	for _, i := range take(max(2, n/33)) {
 		apps[i].first, apps[i].minUsers = lastMonth+r.IntN(15), 3
 	}
 	for _, i := range take(max(2, n/20)) {
 		apps[i].first = r.IntN(40)
-		apps[i].last = dayIndex(2026, time.January, 15) + r.IntN(165)
+		apps[i].last = seedDayIndex(2026, time.January, 15) + r.IntN(165)
 		apps[i].minUsers = 3
 	}
 	for _, i := range take(max(1, n/12)) {
@@ -521,7 +522,7 @@ func buildUsers(r *rand.Rand, n int) []seedUser {
 	for i := range users {
 		u := &users[i]
 		u.id = newUUID(r)
-		u.first, u.last = 0, periodDays-1
+		u.first, u.last = 0, seedPeriodDays-1
 		switch p := r.Float64(); {
 		case i < 3 || p < 0.85:
 		case p < 0.93:
@@ -621,8 +622,8 @@ func newUse(r *rand.Rand, app int, p float64) seedUse {
 	return seedUse{
 		app:       int32(app),
 		threshold: probThreshold(p),
-		medianMs:  logUniform(r, 3*minuteMs, 90*minuteMs),
-		sessionMs: logUniform(r, 5*minuteMs, 40*minuteMs),
+		medianMs:  logUniform(r, 3*seedMinuteMs, 90*seedMinuteMs),
+		sessionMs: logUniform(r, 5*seedMinuteMs, 40*seedMinuteMs),
 	}
 }
 
@@ -659,7 +660,7 @@ func forceUse(r *rand.Rand, c *seedClient, ai int) {
 
 // ---- small files ----
 
-func writeCatalogFiles(dir string, clients []*seedClient, st *SeedStats) error {
+func writeSeedCatalog(dir string, clients []*seedClient, st *SeedStats) error {
 	err := writeSeedCSV(dir, ClientsFile, ClientsHeader, func(emit func(...string)) {
 		for _, c := range clients {
 			emit(c.id, c.name, c.tz)
@@ -671,7 +672,7 @@ func writeCatalogFiles(dir string, clients []*seedClient, st *SeedStats) error {
 	err = writeSeedCSV(dir, AppsFile, AppsHeader, func(emit func(...string)) {
 		for _, c := range clients {
 			for _, a := range c.apps {
-				emit(appRecord(c, &a)...)
+				emit(seedAppRecord(c, &a)...)
 			}
 		}
 	})
@@ -690,7 +691,7 @@ func writeCatalogFiles(dir string, clients []*seedClient, st *SeedStats) error {
 	})
 }
 
-func appRecord(c *seedClient, a *seedApp) []string {
+func seedAppRecord(c *seedClient, a *seedApp) []string {
 	ids := make([]string, len(a.cat.cats))
 	names := make([]string, len(a.cat.cats))
 	for i, k := range a.cat.cats {
@@ -725,6 +726,7 @@ func createSeedFile(dir, name string) (*seedFile, error) {
 // commit closes the file and renames it into place.
 func (o *seedFile) commit() error {
 	if err := o.f.Close(); err != nil {
+		_ = os.Remove(o.f.Name())
 		return fmt.Errorf("cannot write %s in %s: %w", o.name, o.dir, err)
 	}
 	if err := os.Rename(o.f.Name(), filepath.Join(o.dir, o.name)); err != nil {
@@ -765,19 +767,19 @@ func writeSeedCSV(dir, name string, header []string, fill func(emit func(...stri
 // ---- usage ----
 
 const (
-	minuteMs    = 60_000.0
-	minActiveMs = 1 * minuteMs
-	maxActiveMs = 8 * 60 * minuteMs
-	maxSessions = 40
-	usageBuf    = 1 << 20
-	progressGap = 2 * time.Second
+	seedMinuteMs    = 60_000.0
+	seedMinActiveMs = 1 * seedMinuteMs
+	seedMaxActiveMs = 8 * 60 * seedMinuteMs
+	seedMaxSessions = 40
+	seedUsageBuf    = 1 << 20
+	seedProgressGap = 2 * time.Second
 )
 
 // seedUsageWriter appends rows to its own buffer and hands full buffers to a
 // writer goroutine: usage cells never need quoting, csv.Writer per row would
 // be the bottleneck, and the hand-off lets generation overlap gzip and the
 // file system (large, 2 cores: ~2.1 → ~2.7-3 M rows/s plain, and with
-// a buffered file under gzip ~1.1 → ~1.5 M rows/s).
+// a buffered file under gzip ~1.1 → ~1.5-1.8 M rows/s).
 type seedUsageWriter struct {
 	buf       []byte
 	full      chan []byte // buffers to write, in order
@@ -793,7 +795,7 @@ type seedUsageWriter struct {
 func newSeedUsageWriter(out io.Writer, progress io.Writer) *seedUsageWriter {
 	const buffers = 4
 	w := &seedUsageWriter{
-		buf:      make([]byte, 0, usageBuf),
+		buf:      make([]byte, 0, seedUsageBuf),
 		full:     make(chan []byte, buffers),
 		free:     make(chan []byte, buffers),
 		done:     make(chan error, 1),
@@ -802,7 +804,7 @@ func newSeedUsageWriter(out io.Writer, progress io.Writer) *seedUsageWriter {
 	}
 	w.lastPrint = w.start
 	for range buffers {
-		w.free <- make([]byte, 0, usageBuf)
+		w.free <- make([]byte, 0, seedUsageBuf)
 	}
 	go w.drain(out)
 	return w
@@ -832,7 +834,7 @@ func (w *seedUsageWriter) row(prefix []byte, app, usr string, ms, sessions uint6
 	b = strconv.AppendUint(b, sessions, 10)
 	w.buf = append(b, '\n')
 	w.rows++
-	if len(w.buf) >= usageBuf-512 {
+	if len(w.buf) >= seedUsageBuf-512 {
 		w.flush()
 	}
 }
@@ -845,7 +847,7 @@ func (w *seedUsageWriter) flush() {
 	if w.progress == nil {
 		return
 	}
-	if now := time.Now(); now.Sub(w.lastPrint) >= progressGap {
+	if now := time.Now(); now.Sub(w.lastPrint) >= seedProgressGap {
 		w.lastPrint = now
 		fmt.Fprintf(w.progress, "usage: %d rows, %.0f rows/s\n", w.rows, w.rate())
 	}
@@ -885,7 +887,7 @@ func writeSeedUsage(dir string, clients []*seedClient, opt SeedOptions, st *Seed
 	}
 	w := newSeedUsageWriter(out, opt.Progress)
 	w.buf = append(w.buf, strings.Join(UsageHeader, ",")+"\n"...)
-	first, last := periodDays, -1
+	first, last := seedPeriodDays, -1
 	for i, c := range clients {
 		f, l := generateClientUsage(newRNG(opt.Seed, streamUsage+uint64(i)), c, w)
 		first, last = min(first, f), max(last, l)
@@ -903,7 +905,7 @@ func writeSeedUsage(dir string, clients []*seedClient, opt SeedOptions, st *Seed
 	}
 	st.UsageRows = w.rows
 	if last >= 0 {
-		st.First, st.Last = dayDate(first), dayDate(last)
+		st.First, st.Last = seedDayDate(first), seedDayDate(last)
 	}
 	if opt.Progress != nil {
 		fmt.Fprintf(opt.Progress, "seed %s: %d clients, %d apps, %d users, %d department rows, %d usage rows in %s (%.0f rows/s)\n",
@@ -918,10 +920,10 @@ func writeSeedUsage(dir string, clients []*seedClient, opt SeedOptions, st *Seed
 // day, so every dataset spans exactly the period. It returns the first and
 // last day with a row.
 func generateClientUsage(r *rand.Rand, c *seedClient, w *seedUsageWriter) (first, last int) {
-	first, last = periodDays, -1
+	first, last = seedPeriodDays, -1
 	prefix := make([]byte, 0, 64)
-	for d := 0; d < periodDays && !w.failed.Load(); d++ {
-		date := dayDate(d)
+	for d := 0; d < seedPeriodDays && !w.failed.Load(); d++ {
+		date := seedDayDate(d)
 		weekend := date.Weekday() == time.Saturday || date.Weekday() == time.Sunday
 		season := seasonFactor(date)
 		prefix = append(append(append(prefix[:0], c.id...), ','), date.Format(DateLayout)+","...)
@@ -932,7 +934,7 @@ func generateClientUsage(r *rand.Rand, c *seedClient, w *seedUsageWriter) (first
 			if weekend {
 				p = u.pWeekend
 			}
-			edge := ui == 0 && (d == 0 || d == periodDays-1)
+			edge := ui == 0 && (d == 0 || d == seedPeriodDays-1)
 			if d < u.first || d > u.last || !edge && r.Float64() >= p*season {
 				continue
 			}
@@ -979,8 +981,8 @@ func seedUsageRow(r *rand.Rand, a *seedApp, u *seedUser, us *seedUse, weekend bo
 	if weekend {
 		ms *= 0.5
 	}
-	ms = min(max(ms, minActiveMs), maxActiveMs)
-	sessions := min(1+ms/us.sessionMs*(0.6+0.8*r.Float64()), maxSessions)
+	ms = min(max(ms, seedMinActiveMs), seedMaxActiveMs)
+	sessions := min(1+ms/us.sessionMs*(0.6+0.8*r.Float64()), seedMaxSessions)
 	w.row(prefix, a.id, u.id, uint64(ms), uint64(sessions))
 }
 
@@ -1005,7 +1007,7 @@ var requestFeatures = []string{
 
 const requestLines = 12 * 12
 
-func writeRequests(dir string, clients []*seedClient, seed uint64) error {
+func writeSeedRequests(dir string, clients []*seedClient, seed uint64) error {
 	o, err := createSeedFile(dir, RequestsFile)
 	if err != nil {
 		return err
@@ -1032,7 +1034,7 @@ func writeRequests(dir string, clients []*seedClient, seed uint64) error {
 	return o.commit()
 }
 
-// query builds a query string in the order its parameters are added.
+// seedQuery builds a query string in the order its parameters are added.
 type seedQuery struct{ b strings.Builder }
 
 func (q *seedQuery) add(k, v string) {
@@ -1182,7 +1184,7 @@ func pickPeriod(r *rand.Rand, feature string) seedPeriod {
 		return dayPeriod(r)
 	case 3:
 		return seedPeriod{gran: []string{"monthly", "quarterly"}[r.IntN(2)],
-			start: periodStart.Format(DateLayout), end: periodEnd.Format(DateLayout)}
+			start: seedPeriodStart.Format(DateLayout), end: seedPeriodEnd.Format(DateLayout)}
 	}
 	return monthPeriod(month)
 }
@@ -1197,7 +1199,7 @@ func fmtDays(gran string, start, end time.Time, days int) seedPeriod {
 // monthPeriod is the i-th month of the period (0 = November 2025),
 // compared with the month before.
 func monthPeriod(i int) seedPeriod {
-	start := periodStart.AddDate(0, i, 0)
+	start := seedPeriodStart.AddDate(0, i, 0)
 	end := start.AddDate(0, 1, -1)
 	prev := start.AddDate(0, -1, 0)
 	return seedPeriod{gran: "monthly", start: start.Format(DateLayout), end: end.Format(DateLayout),
@@ -1222,6 +1224,6 @@ func quarterPeriod(r *rand.Rand) seedPeriod {
 
 func dayPeriod(r *rand.Rand) seedPeriod {
 	days := []int{7, 14, 30}[r.IntN(3)]
-	end := periodEnd.AddDate(0, 0, -r.IntN(60))
+	end := seedPeriodEnd.AddDate(0, 0, -r.IntN(60))
 	return fmtDays("daily", end.AddDate(0, 0, 1-days), end, days)
 }

@@ -133,8 +133,8 @@ func TestSeedTinySizes(t *testing.T) {
 	if len(d.clients) != 2 {
 		t.Errorf("tiny has %d clients, want 2", len(d.clients))
 	}
-	if !st.First.Equal(periodStart) || !st.Last.Equal(periodEnd) {
-		t.Errorf("stats span %s..%s, want %s..%s", st.First, st.Last, periodStart, periodEnd)
+	if !st.First.Equal(seedPeriodStart) || !st.Last.Equal(seedPeriodEnd) {
+		t.Errorf("stats span %s..%s, want %s..%s", st.First, st.Last, seedPeriodStart, seedPeriodEnd)
 	}
 	if n := len(d.requests); n < 50 || n > 200 {
 		t.Errorf("requests.txt has %d lines, want 50..200", n)
@@ -293,7 +293,7 @@ func TestSeedUsageRows(t *testing.T) {
 		order[c[0]] = i
 	}
 	keys := map[seedUsageKey]bool{}
-	prev := []string{d.clients[0][0], periodStart.Format(DateLayout)}
+	prev := []string{d.clients[0][0], seedPeriodStart.Format(DateLayout)}
 	for i, r := range d.usage {
 		seedCheckUsage(t, i+2, r)
 		k := seedUsageKey{r[0], r[1], r[2], r[3]}
@@ -317,7 +317,7 @@ func seedCheckUsage(t *testing.T, line int, r []string) {
 		t.Fatalf("line %d: bad UUID in %q", line, r)
 	}
 	day, err := time.Parse(DateLayout, r[1])
-	if err != nil || day.Before(periodStart) || day.After(periodEnd) {
+	if err != nil || day.Before(seedPeriodStart) || day.After(seedPeriodEnd) {
 		t.Fatalf("line %d: bad date %q", line, r[1])
 	}
 	ms, err1 := strconv.ParseUint(r[4], 10, 64)
