@@ -79,7 +79,12 @@ func (s *Server) observe(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			route = routeUnmatched
 		}
 		d := time.Since(start)
-		code, size := ctx.Response.StatusCode(), len(ctx.Response.Body())
+		code, size := ctx.Response.StatusCode(), 0
+		// Body() would drain a streamed export into memory; streams count
+		// their bytes themselves (usagelens_export_bytes_total).
+		if !ctx.Response.IsBodyStream() {
+			size = len(ctx.Response.Body())
+		}
 		s.Metrics.ObserveHTTP(route, string(ctx.Method()), code, size, d)
 		clientID, _ := ctx.UserValue("client_id").(string)
 		s.Log.Info("request", slog.String("request_id", id), slog.String("route", route), slog.String("method", string(ctx.Method())),

@@ -1,0 +1,128 @@
+package handlers_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/valyala/fasthttp"
+
+	"github.com/usagelens/usagelens/chschema/chtest"
+	"github.com/usagelens/usagelens/dataset"
+	"github.com/usagelens/usagelens/handlers"
+	"github.com/usagelens/usagelens/observability"
+)
+
+// seeded loads the medium seed dataset (a million rows for its biggest
+// client, more than socket buffers hold, so an export stays running while
+// its client stalls) and returns that client.
+func seeded(t *testing.T) (driver.Conn, string) {
+	t.Helper()
+	conn := chtest.Open(t, chtest.NewDB(t))
+	dir := t.TempDir()
+	if _, err := dataset.Generate(dir, dataset.SeedOptions{Scale: dataset.ScaleMedium, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dataset.Load(context.Background(), conn, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	if err := conn.QueryRow(context.Background(), "SELECT toString(client_id) FROM app_usage_reports GROUP BY client_id ORDER BY count() DESC LIMIT 1").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return conn, id
+}
+
+// tcpServer serves the router on a loopback port, so that a client can
+// stop reading or hang up as a real one would.
+func tcpServer(t *testing.T, conn driver.Conn, exportTimeout time.Duration) string {
+	t.Helper()
+	srv := &handlers.Server{CH: conn, Key: testKey, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: observability.NewMetrics(), QueryTimeout: 20 * time.Second, ExportTimeout: exportTimeout}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &fasthttp.Server{Handler: srv.Handler()}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+func startExport(t *testing.T, base, clientID string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/v2/clients/"+clientID+"/analytics/usage-reports/export?start_date=2025-11-01&end_date=2026-10-31", nil)
+	req.Header.Set("Authorization", "Bearer "+mint(t, clientID, time.Hour))
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("export: %d %s", resp.StatusCode, b)
+	}
+	return resp
+}
+
+func TestExportFailureAfterFirstByteAbortsTheConnection(t *testing.T) {
+	conn, clientID := seeded(t)
+	base := tcpServer(t, conn, time.Minute)
+	resp := startExport(t, base, clientID)
+	defer resp.Body.Close()
+	first := make([]byte, 100)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(first), "activity_date,application_id") {
+		t.Fatalf("export starts with %q", first)
+	}
+	// The query fails on the server after the first bytes were sent.
+	err := conn.Exec(context.Background(), "KILL QUERY WHERE query_id LIKE ? ASYNC", "usage_export-"+resp.Header.Get("X-Request-Id")+"-%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil {
+		t.Fatalf("a failed export ended like a whole file after %d more bytes", n)
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) && !strings.Contains(err.Error(), "EOF") && !strings.Contains(err.Error(), "reset") {
+		t.Logf("body ended with: %v", err)
+	}
+}
+
+func TestExportClientHangupCancelsTheQuery(t *testing.T) {
+	conn, clientID := seeded(t)
+	base := tcpServer(t, conn, time.Minute)
+	resp := startExport(t, base, clientID)
+	reqID := resp.Header.Get("X-Request-Id")
+	if _, err := io.ReadFull(resp.Body, make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	running := func() uint64 {
+		var n uint64
+		err := conn.QueryRow(context.Background(), "SELECT count() FROM system.processes WHERE query_id LIKE ?", "usage_export-"+reqID+"-%").Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if running() != 1 {
+		t.Fatalf("the stalled export's query is not in system.processes")
+	}
+	resp.Body.Close() // the client hangs up mid-file
+	deadline := time.Now().Add(10 * time.Second)
+	for running() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the export query still runs 10s after the client hung up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
