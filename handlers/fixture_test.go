@@ -296,3 +296,12 @@ func (a *api) getWith(uri string, headers map[string]string) *fasthttp.Response 
 	}
 	return resp
 }
+
+func decodePage(t *testing.T, body []byte) pageJSON {
+	t.Helper()
+	var p pageJSON
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatalf("%v in %s", err, body)
+	}
+	return p
+}
