@@ -27,15 +27,20 @@ var utilizationColumns = []string{"app_id", "catalog_app_id", "app_name", "vendo
 func (s *Server) utilizationExport(ctx *fasthttp.RequestCtx) {
 	c, cancel := context.WithTimeout(context.Background(), s.ExportTimeout)
 	req, err := s.utilizationRequest(ctx, c, query.Unpaged)
+	var release func()
+	if err == nil {
+		release, err = s.admit(req.ClientID, true)
+	}
 	if err != nil {
 		cancel()
 		s.writeError(ctx, err)
 		return
 	}
+	done := func() { cancel(); release() }
 	start := time.Now()
 	rows, err := query.OpenUtilization(s.queryContext(c, "export", requestID(ctx), s.ExportTimeout), s.CH, req)
 	if err != nil {
-		cancel()
+		done()
 		s.Metrics.ObserveQuery("export", err, time.Since(start))
 		s.writeError(ctx, err)
 		return
@@ -53,7 +58,7 @@ func (s *Server) utilizationExport(ctx *fasthttp.RequestCtx) {
 		err := rows.Err()
 		s.Metrics.ObserveQuery("export", err, time.Since(start))
 		return err
-	}, cancel)
+	}, done)
 }
 
 func writeUtilizationRow(w *csvRow, r *query.AppUtilization) {
@@ -93,15 +98,20 @@ func (s *Server) usageExport(ctx *fasthttp.RequestCtx) {
 	if err == nil {
 		req, err = query.ParseUsageExport(clientID, queryValues(ctx))
 	}
+	var release func()
+	if err == nil {
+		release, err = s.admit(clientID, true)
+	}
 	if err != nil {
 		cancel()
 		s.writeError(ctx, err)
 		return
 	}
+	done := func() { cancel(); release() }
 	start := time.Now()
 	rows, err := query.OpenUsageExport(s.queryContext(c, "usage_export", requestID(ctx), s.ExportTimeout), s.CH, req)
 	if err != nil {
-		cancel()
+		done()
 		s.Metrics.ObserveQuery("usage_export", err, time.Since(start))
 		s.writeError(ctx, err)
 		return
@@ -133,7 +143,7 @@ func (s *Server) usageExport(ctx *fasthttp.RequestCtx) {
 		err := rows.Err()
 		s.Metrics.ObserveQuery("usage_export", err, time.Since(start))
 		return err
-	}, cancel)
+	}, done)
 }
 
 // csvSink buffers CSV rows and writes them, gzipped when asked, into the

@@ -29,8 +29,12 @@ type Server struct {
 	QueryTimeout time.Duration
 	// ExportTimeout bounds a whole CSV export.
 	ExportTimeout time.Duration
+	// TenantQueries and TenantExports cap one client's concurrent JSON
+	// queries and exports (0: 8 and 2); beyond them the answer is 429.
+	TenantQueries, TenantExports int
 
 	clients clientCache
+	limiter tenantLimiter
 }
 
 // Route templates: the metric and log label of every request.

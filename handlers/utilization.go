@@ -37,6 +37,12 @@ func (s *Server) utilization(ctx *fasthttp.RequestCtx) {
 		s.writeError(ctx, err)
 		return
 	}
+	release, err := s.admit(req.ClientID, false)
+	if err != nil {
+		s.writeError(ctx, err)
+		return
+	}
+	defer release()
 	page, err := query.FetchPage(s.queryContext(c, "utilization", requestID(ctx), s.QueryTimeout), s.CH, req, s.Metrics.ObserveQuery)
 	if err != nil {
 		s.writeError(ctx, err)
