@@ -126,3 +126,49 @@ func TestExportClientHangupCancelsTheQuery(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestOneTenantsExportsCannotStarveAnother(t *testing.T) {
+	conn, busy := seeded(t)
+	var other string
+	if err := conn.QueryRow(context.Background(), "SELECT toString(client_id) FROM clients WHERE client_id != toUUID(?) LIMIT 1", busy).Scan(&other); err != nil {
+		t.Fatal(err)
+	}
+	base := tcpServer(t, conn, time.Minute)
+	// Two stalled exports use up the busy tenant's export slots.
+	a1, a2 := startExport(t, base, busy), startExport(t, base, busy)
+	defer a2.Body.Close()
+	req, _ := http.NewRequest("GET", base+"/v2/clients/"+busy+"/analytics/usage-reports/export?start_date=2025-11-01&end_date=2026-10-31", nil)
+	req.Header.Set("Authorization", "Bearer "+mint(t, busy, time.Hour))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), `"code":"too_many_requests"`) {
+		t.Fatalf("third concurrent export: %d Retry-After=%q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	// The other tenant is not affected.
+	b := startExport(t, base, other)
+	if n, err := io.Copy(io.Discard, b.Body); err != nil || n == 0 {
+		t.Fatalf("other tenant's export: %d bytes, %v", n, err)
+	}
+	b.Body.Close()
+	// When one export ends, the slot comes back.
+	a1.Body.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.DefaultClient.Do(req.Clone(context.Background()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the slot of a finished export never came back: %d", resp.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
