@@ -11,3 +11,8 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -count=1 -timeout 20m "$@" ./...
+# A short fuzz run of the parameter and cursor parsers on top of the
+# committed corpus (query/testdata/fuzz).
+for target in FuzzParseUtilization FuzzDecodeCursor; do
+  go test ./query -run '^$' -fuzz "^${target}\$" -fuzztime 10s
+done
