@@ -1,0 +1,67 @@
+package handlers
+
+import (
+	"errors"
+	"net"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Limits are the HTTP server's protections against slow, large or too
+// many requests.
+type Limits struct {
+	// ReadTimeout bounds reading one request, headers and body.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing one response. fasthttp sets it once per
+	// response, so it must outlast the longest export.
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections that send nothing.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes caps the request line and headers (query strings
+	// included); beyond it the answer is 431.
+	MaxHeaderBytes int
+	// MaxBodyBytes caps request bodies (the API takes none); beyond it 413.
+	MaxBodyBytes int
+	// MaxConns caps concurrent connections; beyond it new ones get 503.
+	MaxConns int
+}
+
+// DefaultLimits are the limits serve uses unless configured otherwise.
+func DefaultLimits(exportTimeout time.Duration) Limits {
+	return Limits{ReadTimeout: 10 * time.Second, WriteTimeout: exportTimeout + time.Minute, IdleTimeout: 60 * time.Second,
+		MaxHeaderBytes: 16 << 10, MaxBodyBytes: 64 << 10, MaxConns: 4096}
+}
+
+// NewHTTPServer returns the fasthttp server for the API with lim applied.
+// Requests fasthttp rejects before routing still get the spec's error
+// shape.
+func (s *Server) NewHTTPServer(lim Limits) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:            s.Handler(),
+		Name:               "usagelens",
+		ReadTimeout:        lim.ReadTimeout,
+		WriteTimeout:       lim.WriteTimeout,
+		IdleTimeout:        lim.IdleTimeout,
+		ReadBufferSize:     lim.MaxHeaderBytes,
+		MaxRequestBodySize: lim.MaxBodyBytes,
+		Concurrency:        lim.MaxConns,
+		ErrorHandler:       s.rejectRequest,
+	}
+}
+
+func (s *Server) rejectRequest(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	ae := &apiError{status: fasthttp.StatusBadRequest, code: "invalid_request", message: "the request cannot be parsed as HTTP/1.1"}
+	switch {
+	case errors.As(err, &small):
+		ae = &apiError{status: fasthttp.StatusRequestHeaderFieldsTooLarge, code: "request_too_large", message: "the request line and headers exceed the limit; shorten the query string"}
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		ae = &apiError{status: fasthttp.StatusRequestEntityTooLarge, code: "request_too_large", message: "the request body exceeds the limit"}
+	case errors.As(err, &netErr) && netErr.Timeout():
+		ae = &apiError{status: fasthttp.StatusRequestTimeout, code: "timeout", message: "the request was not received in time"}
+	}
+	ctx.SetUserValue(requestIDKey, incomingRequestID(ctx))
+	s.writeError(ctx, ae)
+}
