@@ -25,40 +25,33 @@ var utilizationColumns = []string{"app_id", "catalog_app_id", "app_name", "vendo
 
 // utilizationExport answers GET /v2/clients/{client_id}/analytics/apps/utilization/export.
 func (s *Server) utilizationExport(ctx *fasthttp.RequestCtx) {
-	c, cancel := context.WithTimeout(context.Background(), s.ExportTimeout)
-	req, err := s.utilizationRequest(ctx, c, query.Unpaged)
-	var release func()
-	if err == nil {
-		release, err = s.admit(req.ClientID, true)
-	}
-	if err != nil {
-		cancel()
-		s.writeError(ctx, err)
-		return
-	}
-	done := func() { cancel(); release() }
-	start := time.Now()
-	rows, err := query.OpenUtilization(s.queryContext(c, "export", requestID(ctx), s.ExportTimeout), s.CH, req)
-	if err != nil {
-		done()
-		s.Metrics.ObserveQuery("export", err, time.Since(start))
-		s.writeError(ctx, err)
-		return
-	}
-	name := "app-utilization-" + day(req.Period.Start) + "-to-" + day(req.Period.End) + ".csv"
-	s.streamCSV(ctx, name, "export", func(out *csvSink) error {
-		defer rows.Close()
-		out.row.header(utilizationColumns)
-		for rows.Next() {
-			writeUtilizationRow(&out.row, rows.Row())
-			if err := out.rowDone(); err != nil {
-				return err
-			}
+	s.export(ctx, "export", func(c context.Context) (*exportPlan, error) {
+		req, err := s.utilizationRequest(ctx, c, query.Unpaged)
+		if err != nil {
+			return nil, err
 		}
-		err := rows.Err()
-		s.Metrics.ObserveQuery("export", err, time.Since(start))
-		return err
-	}, done)
+		return &exportPlan{
+			clientID: req.ClientID,
+			filename: "app-utilization-" + day(req.Period.Start) + "-to-" + day(req.Period.End) + ".csv",
+			open: func(qc context.Context) (func(*csvSink) error, error) {
+				rows, err := query.OpenUtilization(qc, s.CH, req)
+				if err != nil {
+					return nil, err
+				}
+				return func(out *csvSink) error {
+					defer rows.Close()
+					out.row.header(utilizationColumns)
+					for rows.Next() {
+						writeUtilizationRow(&out.row, rows.Row())
+						if err := out.rowDone(); err != nil {
+							return err
+						}
+					}
+					return rows.Err()
+				}, nil
+			},
+		}, nil
+	})
 }
 
 func writeUtilizationRow(w *csvRow, r *query.AppUtilization) {
@@ -92,15 +85,74 @@ func writeUtilizationRow(w *csvRow, r *query.AppUtilization) {
 
 // usageExport answers GET /v2/clients/{client_id}/analytics/usage-reports/export.
 func (s *Server) usageExport(ctx *fasthttp.RequestCtx) {
+	s.export(ctx, "usage_export", func(c context.Context) (*exportPlan, error) {
+		clientID, err := s.authorize(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		req, err := query.ParseUsageExport(clientID, queryValues(ctx))
+		if err != nil {
+			return nil, err
+		}
+		return &exportPlan{
+			clientID: clientID,
+			filename: "usage-reports-" + day(req.Period.Start) + "-to-" + day(req.Period.End) + ".csv",
+			open: func(qc context.Context) (func(*csvSink) error, error) {
+				rows, err := query.OpenUsageExport(qc, s.CH, req)
+				if err != nil {
+					return nil, err
+				}
+				return func(out *csvSink) error {
+					defer rows.Close()
+					out.row.header(query.UsageExportColumns)
+					var u query.UsageRow
+					dest := u.Dest()
+					for rows.Next() {
+						if err := rows.Scan(dest...); err != nil {
+							return err
+						}
+						writeUsageRow(&out.row, &u)
+						if err := out.rowDone(); err != nil {
+							return err
+						}
+					}
+					return rows.Err()
+				}, nil
+			},
+		}, nil
+	})
+}
+
+func writeUsageRow(w *csvRow, u *query.UsageRow) {
+	w.start()
+	w.date(u.Date)
+	w.id(u.AppID)
+	w.text(u.AppName)
+	w.id(u.UserID)
+	w.text(u.Departments)
+	w.uint(u.ActiveMS)
+	w.uint(uint64(u.Sessions))
+	w.end()
+}
+
+// exportPlan is a validated export: whose it is, its file name, and how to
+// start its query.
+type exportPlan struct {
+	clientID string
+	filename string
+	// open starts the query and returns what writes its rows.
+	open func(qc context.Context) (func(*csvSink) error, error)
+}
+
+// export runs the steps every export shares: authorise and validate (plan),
+// take one of the client's export slots, start the query, and only then
+// answer 200 and stream, so any failure up to there is a JSON error.
+func (s *Server) export(ctx *fasthttp.RequestCtx, kind string, plan func(c context.Context) (*exportPlan, error)) {
 	c, cancel := context.WithTimeout(context.Background(), s.ExportTimeout)
-	clientID, err := s.authorize(ctx, c)
-	var req *query.UsageExport
-	if err == nil {
-		req, err = query.ParseUsageExport(clientID, queryValues(ctx))
-	}
+	p, err := plan(c)
 	var release func()
 	if err == nil {
-		release, err = s.admit(clientID, true)
+		release, err = s.admit(p.clientID, true)
 	}
 	if err != nil {
 		cancel()
@@ -109,39 +161,16 @@ func (s *Server) usageExport(ctx *fasthttp.RequestCtx) {
 	}
 	done := func() { cancel(); release() }
 	start := time.Now()
-	rows, err := query.OpenUsageExport(s.queryContext(c, "usage_export", requestID(ctx), s.ExportTimeout), s.CH, req)
+	fill, err := p.open(s.queryContext(c, kind, requestID(ctx), s.ExportTimeout))
 	if err != nil {
 		done()
-		s.Metrics.ObserveQuery("usage_export", err, time.Since(start))
+		s.Metrics.ObserveQuery(kind, err, time.Since(start))
 		s.writeError(ctx, err)
 		return
 	}
-	name := "usage-reports-" + day(req.Period.Start) + "-to-" + day(req.Period.End) + ".csv"
-	s.streamCSV(ctx, name, "usage_export", func(out *csvSink) error {
-		defer rows.Close()
-		out.row.header(query.UsageExportColumns)
-		var u query.UsageRow
-		dest := u.Dest()
-		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
-				return err
-			}
-			w := &out.row
-			w.start()
-			w.date(u.Date)
-			w.id(u.AppID)
-			w.text(u.AppName)
-			w.id(u.UserID)
-			w.text(u.Departments)
-			w.uint(u.ActiveMS)
-			w.uint(uint64(u.Sessions))
-			w.end()
-			if err := out.rowDone(); err != nil {
-				return err
-			}
-		}
-		err := rows.Err()
-		s.Metrics.ObserveQuery("usage_export", err, time.Since(start))
+	s.streamCSV(ctx, p.filename, kind, func(out *csvSink) error {
+		err := fill(out)
+		s.Metrics.ObserveQuery(kind, err, time.Since(start))
 		return err
 	}, done)
 }
