@@ -157,6 +157,30 @@ func (s *Server) Kill() {
 	<-done
 }
 
+// Restart starts a server that Stop or Kill ended, on the same ports and
+// data, and waits until it answers queries. Tests use it to take the
+// database away and bring it back. It is not for a server under
+// Supervise, which restarts a killed server itself and ends after Stop.
+func (s *Server) Restart(ctx context.Context) error {
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
+	select {
+	case <-done:
+	default:
+		return fmt.Errorf("clickhouse-server in %s is still running", s.Dir)
+	}
+	s.stopping.Store(false)
+	if err := s.start(); err != nil {
+		return err
+	}
+	if err := s.waitReady(ctx, 60*time.Second); err != nil {
+		_ = s.Stop()
+		return err
+	}
+	return nil
+}
+
 func (s *Server) start() error {
 	bin := s.bin
 	for _, d := range []string{"data", "tmp", "user_files", "format_schemas", "log"} {

@@ -1,0 +1,92 @@
+package chserver_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/usagelens/usagelens/chserver"
+)
+
+func TestRestartKeepsPortsAndData(t *testing.T) {
+	ctx := context.Background()
+	srv, err := chserver.Start(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	dsn, tcp, http := srv.DSN(), srv.TCPPort, srv.HTTPPort
+
+	exec(t, dsn, "CREATE TABLE kept (n UInt32) ENGINE = MergeTree ORDER BY n")
+	exec(t, dsn, "INSERT INTO kept (n) SELECT toUInt32(number) FROM system.numbers LIMIT 3")
+	if err := srv.Restart(ctx); err == nil {
+		t.Fatal("Restart of a running server succeeded")
+	}
+
+	f := func(name string, stop func()) {
+		t.Helper()
+		stop()
+		if err := ping(dsn); err == nil {
+			t.Fatalf("%s: server still answers", name)
+		}
+		if err := srv.Restart(ctx); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if srv.DSN() != dsn || srv.TCPPort != tcp || srv.HTTPPort != http {
+			t.Fatalf("%s: ports moved: %s, http %d", name, srv.DSN(), srv.HTTPPort)
+		}
+		if n := count(t, dsn); n != 3 {
+			t.Fatalf("%s: %d rows after restart, want 3", name, n)
+		}
+	}
+	f("stop", func() {
+		if err := srv.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	f("kill", srv.Kill)
+}
+
+func open(t *testing.T, dsn string) clickhouse.Conn {
+	t.Helper()
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func exec(t *testing.T, dsn, sql string) {
+	t.Helper()
+	if err := open(t, dsn).Exec(context.Background(), sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func count(t *testing.T, dsn string) uint64 {
+	t.Helper()
+	var n uint64
+	if err := open(t, dsn).QueryRow(context.Background(), "SELECT count() FROM kept").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func ping(dsn string) error {
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		return err
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Ping(context.Background())
+}
