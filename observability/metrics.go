@@ -1,12 +1,15 @@
 // Package observability holds the service's Prometheus registry and
-// metrics, and its structured logger.
+// metrics, its structured logger and its pprof listener.
 package observability
 
 import (
 	"runtime/debug"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -23,7 +26,28 @@ type Metrics struct {
 	queryDuration *prometheus.HistogramVec
 	exportRows    *prometheus.CounterVec
 	exportBytes   *prometheus.CounterVec
+	pool          *poolCollector
+
+	// Children of the vectors, cached: label sets are few and fixed, and
+	// WithLabelValues hashes its labels and takes a lock on every call.
+	http    cache[httpKey, httpObservers]
+	queries cache[queryKey, prometheus.Observer]
+	exports cache[string, exportCounters]
 }
+
+type httpKey struct {
+	route, method string
+	code          int
+}
+
+type httpObservers struct{ duration, size prometheus.Observer }
+
+type queryKey struct {
+	kind string
+	ok   bool
+}
+
+type exportCounters struct{ rows, bytes prometheus.Counter }
 
 // NewMetrics registers every instrument, plus Go runtime, process and build
 // info collectors.
@@ -32,10 +56,10 @@ func NewMetrics() *Metrics {
 	m := &Metrics{
 		Registry: r,
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "usagelens_http_request_duration_seconds", Help: "HTTP request latency by route template, method and status code.", Buckets: buckets,
+			Name: "usagelens_http_request_duration_seconds", Help: "HTTP request latency by route template, method and status code; a streamed response counts until its last byte.", Buckets: buckets,
 		}, []string{"route", "method", "code"}),
 		httpSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "usagelens_http_response_size_bytes", Help: "HTTP response body size by route template.", Buckets: prometheus.ExponentialBuckets(256, 4, 10),
+			Name: "usagelens_http_response_size_bytes", Help: "HTTP response body size, as sent (compressed when compressed), by route template.", Buckets: prometheus.ExponentialBuckets(256, 4, 10),
 		}, []string{"route"}),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "usagelens_http_requests_in_flight", Help: "HTTP requests being served, streams included.",
@@ -49,8 +73,9 @@ func NewMetrics() *Metrics {
 		exportBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "usagelens_export_bytes_total", Help: "CSV bytes written by exports, before compression.",
 		}, []string{"kind"}),
+		pool: newPoolCollector(),
 	}
-	r.MustRegister(m.httpDuration, m.httpSize, m.InFlight, m.queryDuration, m.exportRows, m.exportBytes,
+	r.MustRegister(m.httpDuration, m.httpSize, m.InFlight, m.queryDuration, m.exportRows, m.exportBytes, m.pool,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo())
 	return m
@@ -73,23 +98,125 @@ func buildInfo() prometheus.Collector {
 }
 
 // ObserveHTTP records one finished request. route is the matched route
-// template, never the raw path, so label sets stay bounded.
+// template, never the raw path, and method one of HTTPMethod's results, so
+// label sets stay bounded.
 func (m *Metrics) ObserveHTTP(route, method string, code, size int, d time.Duration) {
-	m.httpDuration.WithLabelValues(route, method, strconv.Itoa(code)).Observe(d.Seconds())
-	m.httpSize.WithLabelValues(route).Observe(float64(size))
+	o := m.http.get(httpKey{route, method, code}, func() httpObservers {
+		return httpObservers{
+			duration: m.httpDuration.WithLabelValues(route, method, strconv.Itoa(code)),
+			size:     m.httpSize.WithLabelValues(route),
+		}
+	})
+	o.duration.Observe(d.Seconds())
+	o.size.Observe(float64(size))
 }
 
 // ObserveQuery records one ClickHouse query of the given kind.
 func (m *Metrics) ObserveQuery(kind string, err error, d time.Duration) {
-	outcome := "ok"
-	if err != nil {
-		outcome = "error"
-	}
-	m.queryDuration.WithLabelValues(kind, outcome).Observe(d.Seconds())
+	ok := err == nil
+	o := m.queries.get(queryKey{kind, ok}, func() prometheus.Observer {
+		outcome := "ok"
+		if !ok {
+			outcome = "error"
+		}
+		return m.queryDuration.WithLabelValues(kind, outcome)
+	})
+	o.Observe(d.Seconds())
 }
 
 // AddExport counts rows and bytes an export wrote.
 func (m *Metrics) AddExport(kind string, rows, bytes int) {
-	m.exportRows.WithLabelValues(kind).Add(float64(rows))
-	m.exportBytes.WithLabelValues(kind).Add(float64(bytes))
+	c := m.exports.get(kind, func() exportCounters {
+		return exportCounters{rows: m.exportRows.WithLabelValues(kind), bytes: m.exportBytes.WithLabelValues(kind)}
+	})
+	c.rows.Add(float64(rows))
+	c.bytes.Add(float64(bytes))
+}
+
+// WatchPool reports the ClickHouse connection pool that stats describes
+// (a driver.Conn's Stats) at every scrape. A later call replaces the pool.
+func (m *Metrics) WatchPool(stats func() driver.Stats) {
+	m.pool.stats.Store(&stats)
+}
+
+// HTTPMethod maps a request method to its label value: the standard methods
+// as they are, anything else "OTHER", since clients choose the method.
+func HTTPMethod(method []byte) string {
+	switch string(method) {
+	case "GET":
+		return "GET"
+	case "HEAD":
+		return "HEAD"
+	case "POST":
+		return "POST"
+	case "PUT":
+		return "PUT"
+	case "DELETE":
+		return "DELETE"
+	case "PATCH":
+		return "PATCH"
+	case "OPTIONS":
+		return "OPTIONS"
+	case "CONNECT":
+		return "CONNECT"
+	case "TRACE":
+		return "TRACE"
+	}
+	return "OTHER"
+}
+
+// cache memoises a vector's children by label values.
+type cache[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]V
+}
+
+func (c *cache[K, V]) get(k K, newV func() V) V {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = newV()
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[K]V{}
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+	return v
+}
+
+// poolCollector reads the driver's pool counters at scrape time.
+type poolCollector struct {
+	stats                atomic.Pointer[func() driver.Stats]
+	inUse, idle, maxOpen *prometheus.Desc
+}
+
+func newPoolCollector() *poolCollector {
+	return &poolCollector{
+		inUse:   prometheus.NewDesc("usagelens_clickhouse_pool_in_use_connections", "ClickHouse connections taken from the pool by a running query or stream.", nil, nil),
+		idle:    prometheus.NewDesc("usagelens_clickhouse_pool_idle_connections", "Open ClickHouse connections waiting in the pool.", nil, nil),
+		maxOpen: prometheus.NewDesc("usagelens_clickhouse_pool_max_open_connections", "Most ClickHouse connections the pool lends at once (--clickhouse-max-conns).", nil, nil),
+	}
+}
+
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.inUse
+	ch <- c.idle
+	ch <- c.maxOpen
+}
+
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	f := c.stats.Load()
+	if f == nil {
+		return
+	}
+	st := (*f)()
+	// clickhouse-go counts in Open the connections currently acquired (its
+	// semaphore), not those open in total: idle ones are in Idle only.
+	ch <- prometheus.MustNewConstMetric(c.inUse, prometheus.GaugeValue, float64(st.Open))
+	ch <- prometheus.MustNewConstMetric(c.idle, prometheus.GaugeValue, float64(st.Idle))
+	ch <- prometheus.MustNewConstMetric(c.maxOpen, prometheus.GaugeValue, float64(st.MaxOpenConns))
 }
