@@ -15,6 +15,7 @@ commands:
   seed     write a deterministic demo/benchmark dataset directory
   load     validate and load a dataset directory into ClickHouse
   token    print a bearer token for one client
+  bench    load a dataset, replay traffic and measure it against anchors
 
 Run 'usagelens <command> -h' for a command's flags. Every flag can also be
 set in the environment as USAGELENS_<FLAG> (dashes as underscores); the
@@ -28,6 +29,7 @@ func main() {
 	}
 	cmds := map[string]func([]string) error{
 		"serve": runServe, "migrate": runMigrate, "seed": runSeed, "load": runLoad, "token": runToken,
+		"bench": runBench,
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {

@@ -1,0 +1,413 @@
+// Package bench is usagelens' benchmark harness: it loads a recorded (or
+// generated) dataset into ClickHouse, serves the real API in-process,
+// replays a request log or a built-in dashboard mix with concurrent workers,
+// and measures, in the same run and on the same rows, the anchors the
+// service's performance claims are ratios against: the same SQL sent
+// straight through clickhouse-go, ClickHouse's own CSV over HTTP, a
+// PostgreSQL version of the spec's "DB source" design, a net/http variant
+// of the hot path, and the service's peak RSS during large exports.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/valyala/fasthttp"
+
+	"github.com/usagelens/usagelens/chschema"
+	"github.com/usagelens/usagelens/chserver"
+	"github.com/usagelens/usagelens/dataset"
+	"github.com/usagelens/usagelens/handlers"
+	"github.com/usagelens/usagelens/observability"
+)
+
+// Mixes of replayed traffic.
+const (
+	MixLog       = "log"       // the request log only
+	MixDashboard = "dashboard" // the built-in dashboard mix only
+	MixBoth      = "both"      // the log followed by the mix
+)
+
+// Config is one bench run.
+type Config struct {
+	// DatasetDir is the dataset directory to load. With Scale set it is
+	// generated there first unless it already holds a dataset; with Scale
+	// set and DatasetDir empty it is generated in the work directory.
+	DatasetDir string
+	Scale      dataset.Scale
+	Seed       uint64
+	// RequestsFile is the request log; empty means the dataset's
+	// requests.txt when it has one.
+	RequestsFile string
+	// Mix is MixLog, MixDashboard or MixBoth; empty means MixBoth when a
+	// request log exists, else MixDashboard.
+	Mix         string
+	Concurrency int
+	Duration    time.Duration
+	// DSN is a ClickHouse to use; empty starts a private clickhouse-server
+	// in the work directory and stops it afterwards.
+	DSN string
+	// ClickHouseHTTP is that ClickHouse's HTTP interface; empty means the
+	// DSN's host on port 8123.
+	ClickHouseHTTP string
+	// SkipLoad uses the rows the database already holds (a previous run
+	// against the same DSN); Load figures are then absent.
+	SkipLoad bool
+	// WorkDir holds generated data, the private servers and logs; empty
+	// means a new temporary directory, removed at the end.
+	WorkDir string
+	// AnchorRuns is how many timed repetitions each anchor measurement
+	// takes; figures are their medians.
+	AnchorRuns int
+	// AnchorDuration is how long each side of the net/http comparison runs.
+	AnchorDuration time.Duration
+	// Anchors switches the anchors on and off.
+	RawSQL, Export, NetHTTP, RSS bool
+	// Postgres runs the PostgreSQL anchor: a private cluster loaded with
+	// the dataset by bench/pg/setup.sh, unless PostgresDSN names one
+	// already loaded.
+	Postgres    bool
+	PostgresDSN string
+	// Binary is the usagelens executable the RSS anchor runs as a child;
+	// empty means this process's own executable.
+	Binary string
+	// Progress receives progress lines; nil discards them.
+	Progress io.Writer
+}
+
+func (c *Config) defaults() error {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 4
+	}
+	if c.Duration <= 0 {
+		c.Duration = 60 * time.Second
+	}
+	if c.AnchorRuns <= 0 {
+		c.AnchorRuns = 5
+	}
+	if c.AnchorDuration <= 0 {
+		c.AnchorDuration = 10 * time.Second
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	if c.DatasetDir == "" && c.Scale == "" {
+		return errors.New("give a dataset directory or a scale to generate one")
+	}
+	switch c.Mix {
+	case "", MixLog, MixDashboard, MixBoth:
+	default:
+		return fmt.Errorf("mix %q: want log, dashboard or both", c.Mix)
+	}
+	return nil
+}
+
+// env is what a run has set up: the work directory, ClickHouse, the
+// in-process service and a client for it.
+type env struct {
+	cfg      Config
+	work     string
+	data     string
+	dsn      string
+	httpURL  string
+	database string
+	conn     driver.Conn // the service's pool
+	raw      driver.Conn // the anchors' own pool
+	key      []byte
+	svc      *apiClient
+	svcAddr  string
+	clients  []clientShape
+	log      func(format string, args ...any)
+	cleanup  []func()
+}
+
+func (e *env) defer_(f func()) { e.cleanup = append(e.cleanup, f) }
+
+func (e *env) close() {
+	for i := len(e.cleanup) - 1; i >= 0; i-- {
+		e.cleanup[i]()
+	}
+}
+
+// Run performs a bench run and returns its report.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	e := &env{cfg: cfg, log: func(f string, a ...any) { fmt.Fprintf(cfg.Progress, f+"\n", a...) }}
+	defer e.close()
+	rep := &Report{Config: reportConfig(cfg), Machine: readMachine()}
+	if err := e.setup(ctx, rep); err != nil {
+		return nil, err
+	}
+	reqs, source, err := e.requests()
+	if err != nil {
+		return nil, err
+	}
+	e.log("== replay: %d distinct requests (%s), %d workers, %s", len(reqs), source, cfg.Concurrency, cfg.Duration)
+	rep.Replay = replay(ctx, e.svc, reqs, cfg.Concurrency, cfg.Duration, cfg.Progress)
+	rep.Replay.Source = source
+	if cfg.RawSQL {
+		e.log("== anchor: the same utilization SQL straight through clickhouse-go")
+		if rep.RawSQL, err = e.rawSQLAnchor(ctx, reqs); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.NetHTTP {
+		e.log("== anchor: net/http + encoding/json variant of the utilization route")
+		if rep.NetHTTP, err = e.netHTTPAnchor(ctx, reqs); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Export {
+		e.log("== anchor: ClickHouse's own CSVWithNames over HTTP against /usage-reports/export")
+		if rep.Export, err = e.exportAnchor(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.RSS {
+		e.log("== peak RSS of a child `usagelens serve` during usage exports")
+		if rep.RSS, err = e.rssAnchor(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Postgres || cfg.PostgresDSN != "" {
+		e.log("== anchor: PostgreSQL reference of the spec's DB source design")
+		if rep.Postgres, err = e.postgresAnchor(ctx); err != nil {
+			return nil, err
+		}
+	}
+	rep.Targets = targets(rep)
+	return rep, nil
+}
+
+// setup prepares the dataset, ClickHouse and the in-process service.
+func (e *env) setup(ctx context.Context, rep *Report) error {
+	cfg := e.cfg
+	e.work = cfg.WorkDir
+	if e.work == "" {
+		dir, err := os.MkdirTemp("", "usagelens-bench-")
+		if err != nil {
+			return fmt.Errorf("cannot create a work directory: %w", err)
+		}
+		e.work = dir
+		e.defer_(func() { os.RemoveAll(dir) })
+	} else if err := os.MkdirAll(e.work, 0o755); err != nil {
+		return fmt.Errorf("cannot create work directory %s: %w", e.work, err)
+	}
+	e.data = cfg.DatasetDir
+	if cfg.Scale != "" {
+		if e.data == "" {
+			e.data = filepath.Join(e.work, "dataset")
+		}
+		if _, err := os.Stat(filepath.Join(e.data, dataset.ClientsFile)); err == nil {
+			e.log("== dataset %s exists: not generating it again", e.data)
+		} else {
+			e.log("== generating dataset: scale %s, seed %d, into %s", cfg.Scale, cfg.Seed, e.data)
+			start := time.Now()
+			if _, err := dataset.Generate(e.data, dataset.SeedOptions{Scale: cfg.Scale, Seed: cfg.Seed, Progress: cfg.Progress}); err != nil {
+				return err
+			}
+			e.log("generated in %s", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	rep.Dataset.Dir, rep.Dataset.Scale, rep.Dataset.Seed = e.data, string(cfg.Scale), cfg.Seed
+
+	e.dsn, e.httpURL = cfg.DSN, cfg.ClickHouseHTTP
+	if e.dsn == "" {
+		e.log("== starting a private clickhouse-server in %s", filepath.Join(e.work, "clickhouse"))
+		srv, err := chserver.Start(ctx, filepath.Join(e.work, "clickhouse"))
+		if err != nil {
+			return err
+		}
+		e.defer_(func() { e.log("stopping the private clickhouse-server"); _ = srv.Stop() })
+		e.dsn, e.httpURL = srv.DSN(), srv.HTTPURL()
+	}
+	opts, err := clickhouse.ParseDSN(e.dsn)
+	if err != nil {
+		return fmt.Errorf("ClickHouse DSN %q: %w", e.dsn, err)
+	}
+	e.database = opts.Auth.Database
+	if e.httpURL == "" {
+		host, _, err := net.SplitHostPort(opts.Addr[0])
+		if err != nil {
+			return fmt.Errorf("ClickHouse DSN %q: cannot read its host: %w", e.dsn, err)
+		}
+		e.httpURL = "http://" + net.JoinHostPort(host, "8123") + "/"
+	}
+	e.httpURL = withAuth(e.httpURL, opts.Auth.Username, opts.Auth.Password, e.database)
+	if e.conn, err = openCH(ctx, e.dsn, e.cfg.Concurrency+4); err != nil {
+		return err
+	}
+	e.defer_(func() { e.conn.Close() })
+	if e.raw, err = openCH(ctx, e.dsn, e.cfg.Concurrency+4); err != nil {
+		return err
+	}
+	e.defer_(func() { e.raw.Close() })
+	if err := e.conn.QueryRow(ctx, "SELECT version()").Scan(&rep.Machine.ClickHouse); err != nil {
+		return fmt.Errorf("cannot read the ClickHouse version: %w", err)
+	}
+	if _, err := chschema.Migrate(ctx, e.conn); err != nil {
+		return err
+	}
+	if !cfg.SkipLoad {
+		e.log("== loading %s (usagelens load)", e.data)
+		st, err := dataset.Load(ctx, e.conn, e.data, e.cfg.Progress)
+		if err != nil {
+			return err
+		}
+		rep.Load = &LoadResult{UsageRows: st.UsageRows, Seconds: round3(st.Elapsed.Seconds()),
+			RowsPerSecond: round3(float64(st.UsageRows) / st.Elapsed.Seconds())}
+		e.log("loaded %d usage rows in %s: %.0f rows/s", st.UsageRows, st.Elapsed.Round(time.Millisecond), rep.Load.RowsPerSecond)
+	}
+	if e.clients, err = readClients(ctx, e.conn); err != nil {
+		return err
+	}
+	if err := describeDataset(ctx, e.conn, e.clients, &rep.Dataset); err != nil {
+		return err
+	}
+	return e.startService(ctx)
+}
+
+// withAuth adds the database and credentials as URL parameters, which
+// every ClickHouse release's HTTP interface reads.
+func withAuth(base, user, password, database string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	q := u.Query()
+	if user != "" && user != "default" {
+		q.Set("user", user)
+	}
+	if password != "" {
+		q.Set("password", password)
+	}
+	if database != "" {
+		q.Set("database", database)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func openCH(ctx context.Context, dsn string, conns int) (driver.Conn, error) {
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("ClickHouse DSN %q: %w", dsn, err)
+	}
+	opts.MaxOpenConns, opts.MaxIdleConns = conns, conns
+	opts.DialTimeout = 5 * time.Second
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open ClickHouse at %s: %w", opts.Addr, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := conn.Ping(pctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("ClickHouse at %s does not answer: %w", opts.Addr, err)
+	}
+	return conn, nil
+}
+
+// startService serves the real API (handlers.Server on fasthttp, configured
+// as `usagelens serve` configures it) on a loopback port. Its request log
+// is formatted as in production and discarded.
+func (e *env) startService(ctx context.Context) error {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	e.key = []byte(hex.EncodeToString(raw))
+	api := &handlers.Server{CH: e.conn, Key: e.key, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Metrics: observability.NewMetrics(), QueryTimeout: 60 * time.Second, ExportTimeout: 30 * time.Minute}
+	hs := &fasthttp.Server{Handler: api.Handler(), Name: "usagelens", ReadTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
+		MaxRequestBodySize: 1 << 20, ReadBufferSize: 16 << 10}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("cannot listen on a loopback port: %w", err)
+	}
+	go func() { _ = hs.Serve(ln) }()
+	e.defer_(func() { _ = hs.Shutdown() })
+	e.svcAddr = ln.Addr().String()
+	ids := make([]string, len(e.clients))
+	for i, c := range e.clients {
+		ids[i] = c.ID
+	}
+	e.svc = newAPIClient("http://"+e.svcAddr, e.key, ids, e.cfg.Concurrency)
+	e.defer_(e.svc.close)
+	e.log("service listening on %s", e.svcAddr)
+	return nil
+}
+
+// requests returns the replayed traffic and says where it came from.
+func (e *env) requests() ([]Request, string, error) {
+	logPath := e.cfg.RequestsFile
+	if logPath == "" && e.data != "" {
+		if p := filepath.Join(e.data, dataset.RequestsFile); fileExists(p) {
+			logPath = p
+		}
+	}
+	mix := e.cfg.Mix
+	if mix == "" {
+		mix = MixDashboard
+		if logPath != "" {
+			mix = MixBoth
+		}
+	}
+	var reqs []Request
+	var source []string
+	if mix == MixLog || mix == MixBoth {
+		if logPath == "" {
+			return nil, "", errors.New("no request log: the dataset has no requests.txt and none was given")
+		}
+		log, err := ReadRequestLog(logPath)
+		if err != nil {
+			return nil, "", err
+		}
+		reqs = append(reqs, log...)
+		source = append(source, "log "+logPath+" ("+strconv.Itoa(len(log))+" lines)")
+	}
+	if mix == MixDashboard || mix == MixBoth {
+		m := DashboardMix(e.clients)
+		reqs = append(reqs, m...)
+		source = append(source, "dashboard mix ("+strconv.Itoa(len(m))+" requests)")
+	}
+	for _, r := range reqs {
+		e.svc.addTokens(e.key, []string{r.ClientID})
+	}
+	return reqs, strings.Join(source, " + "), nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// describeDataset counts the loaded rows and describes the busiest client.
+func describeDataset(ctx context.Context, conn driver.Conn, cs []clientShape, d *DatasetInfo) error {
+	var rows uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM app_usage_reports").Scan(&rows); err != nil {
+		return fmt.Errorf("cannot count usage rows: %w", err)
+	}
+	var apps uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM apps FINAL").Scan(&apps); err != nil {
+		return fmt.Errorf("cannot count apps: %w", err)
+	}
+	d.UsageRows, d.Clients, d.Apps = rows, len(cs), apps
+	b := cs[0]
+	d.Busiest = BusiestClient{ID: b.ID, UsageRows: b.Rows, Users: b.Users, Apps: b.Apps, First: day(b.First), Last: day(b.Last)}
+	return nil
+}

@@ -1,0 +1,127 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/usagelens/usagelens/bench"
+	"github.com/usagelens/usagelens/chschema/chtest"
+	"github.com/usagelens/usagelens/dataset"
+	"github.com/usagelens/usagelens/query"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }
+
+// TestBenchSmoke runs the whole harness briefly on the tiny dataset: load,
+// replay of the dashboard mix, and the raw SQL, net/http and export
+// anchors. It uses a private server because the export anchor needs the
+// server's HTTP port, which only a server of our own tells us. The RSS
+// anchor needs the usagelens binary and the PostgreSQL one a PostgreSQL
+// install; both stay out of the test suite.
+func TestBenchSmoke(t *testing.T) {
+	srv := chtest.Private(t)
+	dir := filepath.Join(t.TempDir(), "tiny")
+	st, err := dataset.Generate(dir, dataset.SeedOptions{Scale: dataset.ScaleTiny, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	rep, err := bench.Run(context.Background(), bench.Config{
+		DatasetDir: dir, Mix: bench.MixDashboard, Concurrency: 2, Duration: 2 * time.Second,
+		DSN: srv.DSN(), ClickHouseHTTP: srv.HTTPURL(), WorkDir: t.TempDir(),
+		AnchorRuns: 1, AnchorDuration: time.Second, RawSQL: true, NetHTTP: true, Export: true,
+		Progress: &progress,
+	})
+	if err != nil {
+		t.Fatalf("bench.Run: %v\nprogress:\n%s", err, progress.String())
+	}
+	if rep.Load == nil || rep.Load.UsageRows != st.UsageRows || rep.Load.RowsPerSecond <= 0 {
+		t.Errorf("load = %+v, want %d usage rows at a positive rate", rep.Load, st.UsageRows)
+	}
+	if rep.Dataset.UsageRows != uint64(st.UsageRows) || rep.Dataset.Busiest.Users == 0 {
+		t.Errorf("dataset = %+v", rep.Dataset)
+	}
+	tot := rep.Replay.Total
+	if tot.Count == 0 || tot.Errors != 0 || tot.Rejected != 0 || tot.P50 <= 0 || tot.Throughput <= 0 {
+		t.Errorf("replay total = %+v, want requests, no errors, positive latency and throughput", tot)
+	}
+	kinds := map[string]bench.KindStats{}
+	for _, k := range rep.Replay.Kinds {
+		kinds[k.Kind] = k
+		for _, s := range append(k.ErrorSamples, k.RejectedSamples...) {
+			t.Errorf("%s: %s", k.Kind, s)
+		}
+	}
+	for _, k := range []string{bench.KindUtilization, bench.KindUtilizationCompare, bench.KindUtilizationFiltered, bench.KindUtilizationDepartments,
+		bench.KindPageWalk, bench.KindUtilizationExport, bench.KindUsageExport} {
+		if kinds[k].Count == 0 {
+			t.Errorf("the dashboard mix sent no %s request in %gs (kinds: %+v)", k, rep.Config.Seconds, rep.Replay.Kinds)
+		}
+	}
+	if a := rep.RawSQL; a == nil || len(a.Cases) == 0 || a.Ratio <= 0 || a.RawSum <= 0 {
+		t.Errorf("raw SQL anchor = %+v", a)
+	}
+	if a := rep.NetHTTP; a == nil || a.FastHTTP.Count == 0 || a.NetHTTP.Count == 0 || a.FastHTTP.Errors+a.NetHTTP.Errors != 0 {
+		t.Errorf("net/http anchor = %+v", a)
+	}
+	if a := rep.Export; a == nil || a.Rows == 0 || a.Service.Lines != a.ClickHouse.Lines || a.Service.Lines < int64(a.Rows)+1 || a.Ratio <= 0 {
+		t.Errorf("export anchor = %+v", a)
+	}
+	if len(rep.Targets) == 0 {
+		t.Error("no targets evaluated")
+	}
+	var table, js bytes.Buffer
+	rep.WriteTable(&table)
+	if !strings.Contains(table.String(), "utilization_page_walk") {
+		t.Errorf("the table lacks the page walk row:\n%s", table.String())
+	}
+	if err := rep.WriteJSON(&js); err != nil || !json.Valid(js.Bytes()) {
+		t.Errorf("JSON report: %v\n%s", err, js.String())
+	}
+}
+
+// TestRenderSQLQuotesValues checks the literals the ClickHouse HTTP anchor
+// substitutes: quotes and backslashes are escaped, lists become arrays,
+// and @name inside a string literal of the SQL is left alone.
+func TestRenderSQLQuotesValues(t *testing.T) {
+	st := query.Statement{
+		SQL:  "SELECT '@client', x FROM t WHERE c = toUUID(@client) AND has(@ids, y) AND z = @n AND w = '\\'@ids'",
+		Args: []any{clickhouse.Named("client", `a'b\c`), clickhouse.Named("ids", []string{"x", "y'"}), clickhouse.Named("n", uint8(1))},
+	}
+	got, err := bench.RenderSQL(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `SELECT '@client', x FROM t WHERE c = toUUID('a\'b\\c') AND has(['x', 'y\''], y) AND z = 1 AND w = '\'@ids'`
+	if got != want {
+		t.Errorf("RenderSQL =\n%s\nwant\n%s", got, want)
+	}
+	if _, err := bench.RenderSQL(query.Statement{SQL: "SELECT @missing"}); err == nil {
+		t.Error("a placeholder without an argument rendered without error")
+	}
+}
+
+func TestClassify(t *testing.T) {
+	f := func(path, want string) {
+		t.Helper()
+		if got, client := bench.Classify(path); got != want || client != "c1" {
+			t.Errorf("Classify(%s) = %s, %s; want %s, c1", path, got, client, want)
+		}
+	}
+	base := "/v2/clients/c1/analytics/apps/utilization"
+	f(base+"?granularity=daily", bench.KindUtilization)
+	f(base+"?compare_start_date=2026-01-01&compare_end_date=2026-01-31", bench.KindUtilizationCompare)
+	f(base+"?compare_start_date=2026-01-01&q=x", bench.KindUtilizationFiltered)
+	f(base+"?q=x&department_ids=d", bench.KindUtilizationDepartments)
+	f(base+"?department_ids=d&cursor=abc", bench.KindUtilizationPage)
+	f(base+"/export?granularity=daily", bench.KindUtilizationExport)
+	f("/v2/clients/c1/analytics/usage-reports/export?start_date=2026-01-01", bench.KindUsageExport)
+	f("/v2/clients/c1/other", bench.KindOther)
+}

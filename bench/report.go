@@ -1,0 +1,288 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is everything a run measured; it marshals as the --out JSON.
+type Report struct {
+	Config   ReportConfig    `json:"config"`
+	Machine  Machine         `json:"machine"`
+	Dataset  DatasetInfo     `json:"dataset"`
+	Load     *LoadResult     `json:"load,omitempty"`
+	Replay   Replay          `json:"replay"`
+	RawSQL   *RawSQLAnchor   `json:"raw_sql,omitempty"`
+	NetHTTP  *NetHTTPAnchor  `json:"net_http,omitempty"`
+	Export   *ExportAnchor   `json:"export,omitempty"`
+	RSS      *RSSAnchor      `json:"rss,omitempty"`
+	Postgres *PostgresAnchor `json:"postgres,omitempty"`
+	Targets  []Target        `json:"targets"`
+}
+
+// ReportConfig is the run's configuration as the report shows it.
+type ReportConfig struct {
+	Concurrency    int     `json:"concurrency"`
+	Seconds        float64 `json:"duration_s"`
+	AnchorRuns     int     `json:"anchor_runs"`
+	AnchorSeconds  float64 `json:"anchor_duration_s"`
+	Mix            string  `json:"mix"`
+	PrivateServer  bool    `json:"private_clickhouse"`
+	StartedAt      string  `json:"started_at"`
+	CommandLine    string  `json:"command_line"`
+	PostgresAnchor bool    `json:"postgres"`
+}
+
+func reportConfig(c Config) ReportConfig {
+	return ReportConfig{Concurrency: c.Concurrency, Seconds: c.Duration.Seconds(), AnchorRuns: c.AnchorRuns, AnchorSeconds: c.AnchorDuration.Seconds(),
+		Mix: c.Mix, PrivateServer: c.DSN == "", StartedAt: time.Now().UTC().Format(time.RFC3339), CommandLine: strings.Join(os.Args, " "),
+		PostgresAnchor: c.Postgres || c.PostgresDSN != ""}
+}
+
+// Machine describes where the run happened.
+type Machine struct {
+	CPUs       int    `json:"nproc"`
+	CPUModel   string `json:"cpu_model"`
+	MemoryGiB  string `json:"memory_gib"`
+	GoVersion  string `json:"go_version"`
+	ClickHouse string `json:"clickhouse_version"`
+	Commit     string `json:"commit"`
+	OS         string `json:"os"`
+}
+
+func readMachine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, Commit: commit()}
+	m.CPUModel = procField("/proc/cpuinfo", "model name")
+	if kb, err := strconv.ParseFloat(strings.Fields(procField("/proc/meminfo", "MemTotal") + " 0")[0], 64); err == nil && kb > 0 {
+		m.MemoryGiB = strconv.FormatFloat(kb/(1<<20), 'f', 1, 64)
+	}
+	return m
+}
+
+// procField returns the value of the first "name: value" line of a /proc file.
+func procField(path, name string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == name {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// commit is the VCS revision built into the binary, else the one of the
+// git checkout in the working directory, marked -dirty when it has changes.
+func commit() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if dirty {
+				rev += "-dirty"
+			}
+			return rev
+		}
+	}
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	rev := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+// DatasetInfo is the shape of the loaded data.
+type DatasetInfo struct {
+	Dir       string        `json:"dir"`
+	Scale     string        `json:"scale,omitempty"`
+	Seed      uint64        `json:"seed"`
+	UsageRows uint64        `json:"usage_rows"`
+	Clients   int           `json:"clients_with_usage"`
+	Apps      uint64        `json:"apps"`
+	Busiest   BusiestClient `json:"busiest_client"`
+}
+
+// BusiestClient is the client with the most usage rows: the one the
+// anchors measure.
+type BusiestClient struct {
+	ID        string `json:"id"`
+	UsageRows uint64 `json:"usage_rows"`
+	Users     uint64 `json:"users"`
+	Apps      uint64 `json:"apps_used"`
+	First     string `json:"first_day"`
+	Last      string `json:"last_day"`
+}
+
+// LoadResult is the `usagelens load` figure: dataset.Load of the directory.
+type LoadResult struct {
+	UsageRows     int     `json:"usage_rows"`
+	Seconds       float64 `json:"seconds"`
+	RowsPerSecond float64 `json:"rows_per_s"`
+}
+
+// Target is one performance claim and whether this run met it.
+type Target struct {
+	Name   string  `json:"name"`
+	Want   string  `json:"want"`
+	Got    float64 `json:"got"`
+	Unit   string  `json:"unit"`
+	Met    bool    `json:"met"`
+	Note   string  `json:"note,omitempty"`
+	Absent bool    `json:"not_measured,omitempty"`
+}
+
+func targets(r *Report) []Target {
+	var ts []Target
+	add := func(t Target) { ts = append(ts, t) }
+	if r.RawSQL != nil {
+		add(Target{Name: "utilization latency / raw ClickHouse", Want: "<= 1.1", Got: r.RawSQL.Ratio, Unit: "x", Met: r.RawSQL.Ratio > 0 && r.RawSQL.Ratio <= 1.1,
+			Note: "sum of per-request median latencies, service over clickhouse-go, same SQL"})
+	}
+	if r.Export != nil {
+		add(Target{Name: "usage export rows/s / ClickHouse CSVWithNames", Want: ">= 0.9", Got: r.Export.Ratio, Unit: "x", Met: r.Export.Ratio >= 0.9,
+			Note: fmt.Sprintf("%d rows, median of %d runs each", r.Export.Rows, len(r.Export.Service.Runs))})
+	}
+	if r.Postgres != nil {
+		t := Target{Name: "12-month utilization speed-up over PostgreSQL", Want: ">= 10", Got: r.Postgres.TwelveMonths.SpeedUp, Unit: "x",
+			Met: r.Postgres.TwelveMonths.SpeedUp >= 10}
+		if r.Dataset.Scale != "" && r.Dataset.Scale != "large" {
+			t.Note = "target is for scale large; this run is " + r.Dataset.Scale
+		}
+		add(t)
+	}
+	if r.Load != nil {
+		add(Target{Name: "load throughput", Want: ">= 500000", Got: r.Load.RowsPerSecond, Unit: "rows/s", Met: r.Load.RowsPerSecond >= 500000})
+	}
+	if r.RSS != nil && len(r.RSS.Exports) == 2 {
+		g := r.RSS.GrowthRatio
+		add(Target{Name: "peak RSS, larger / smaller usage export", Want: "<= 1.1", Got: g, Unit: "x", Met: g > 0 && g <= 1.1,
+			Note: fmt.Sprintf("%d vs %d rows", r.RSS.Exports[1].Rows, r.RSS.Exports[0].Rows)})
+	}
+	return ts
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes the human-readable summary.
+func (r *Report) WriteTable(w io.Writer) {
+	m := r.Machine
+	fmt.Fprintf(w, "machine: %d CPUs (%s), %s GiB, %s, ClickHouse %s, commit %s\n", m.CPUs, m.CPUModel, m.MemoryGiB, m.GoVersion, m.ClickHouse, m.Commit)
+	d := r.Dataset
+	fmt.Fprintf(w, "dataset: %s (scale %q, seed %d): %d usage rows, %d clients, %d apps; busiest client %s: %d rows, %d users, %d apps used, %s..%s\n",
+		d.Dir, d.Scale, d.Seed, d.UsageRows, d.Clients, d.Apps, d.Busiest.ID, d.Busiest.UsageRows, d.Busiest.Users, d.Busiest.Apps, d.Busiest.First, d.Busiest.Last)
+	if r.Load != nil {
+		fmt.Fprintf(w, "load: %d usage rows in %.2fs = %.0f rows/s\n", r.Load.UsageRows, r.Load.Seconds, r.Load.RowsPerSecond)
+	}
+	rp := r.Replay
+	fmt.Fprintf(w, "\nreplay: %s; %d workers for %.1fs\n", rp.Source, rp.Concurrency, rp.Seconds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kind\tcount\terrors\t4xx\treq/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tMB/s\t")
+	for _, k := range append(append([]KindStats{}, rp.Kinds...), rp.Total) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t\n", k.Kind, k.Count, k.Errors, k.Rejected, k.Throughput, k.P50, k.P95, k.P99, k.Max, k.MBps)
+	}
+	tw.Flush()
+	for _, k := range rp.Kinds {
+		for _, s := range k.ErrorSamples {
+			fmt.Fprintf(w, "  error (%s): %s\n", k.Kind, s)
+		}
+		for _, s := range k.RejectedSamples {
+			fmt.Fprintf(w, "  rejected (%s): %s\n", k.Kind, s)
+		}
+	}
+	if a := r.RawSQL; a != nil {
+		fmt.Fprintf(w, "\nutilization, service vs the same SQL through clickhouse-go (sequential, median of %d runs):\n", a.Runs)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "request\tservice ms\traw ms\tratio\t")
+		for _, c := range a.Cases {
+			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.3f\t\n", c.Label, c.Service, c.Raw, c.Ratio)
+		}
+		fmt.Fprintf(tw, "sum of medians\t%.2f\t%.2f\t%.3f\t\n", a.ServiceSum, a.RawSum, a.Ratio)
+		tw.Flush()
+		fmt.Fprintf(w, "median of per-request ratios %.3f; median absolute overhead %.2f ms\n", a.MedianRatio, a.MedianOverhead)
+	}
+	if a := r.NetHTTP; a != nil {
+		fmt.Fprintf(w, "\nutilization route, fasthttp service vs net/http + encoding/json variant (%d workers, %.0fs each):\n", a.Concurrency, a.Seconds)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "server\trequests\terrors\treq/s\tp50 ms\tp99 ms\tbench CPU us/req\t")
+		for _, s := range []NetHTTPSide{a.FastHTTP, a.NetHTTP} {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f\t\n", s.Name, s.Count, s.Errors, s.Throughput, s.P50, s.P99, s.CPUPerRequest)
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "fasthttp/net-http: throughput %.3fx, CPU per request %.3fx\n", a.ThroughputRatio, a.CPURatio)
+	}
+	if a := r.Export; a != nil {
+		fmt.Fprintf(w, "\nusage export of client %s, %s..%s, %d rows (median of %d runs):\n", a.ClientID, a.Start, a.End, a.Rows, len(a.Service.Runs))
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "source\tseconds\trows/s\tMB/s\tbytes\t")
+		for _, s := range []ExportSide{a.Service, a.ClickHouse} {
+			fmt.Fprintf(tw, "%s\t%.3f\t%.0f\t%.1f\t%d\t\n", s.Name, s.Seconds, s.RowsPerSecond, s.MBps, s.Bytes)
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "service / ClickHouse rows/s: %.3fx\n", a.Ratio)
+	}
+	if a := r.RSS; a != nil {
+		fmt.Fprintf(w, "\npeak RSS of a child `usagelens serve` (VmHWM), one usage export per fresh process:\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "rows\trange\tidle MiB\tpeak MiB\tseconds\trows/s\t")
+		for _, x := range a.Exports {
+			fmt.Fprintf(tw, "%d\t%s..%s\t%.1f\t%.1f\t%.2f\t%.0f\t\n", x.Rows, x.Start, x.End, x.IdleMiB, x.PeakMiB, x.Seconds, x.RowsPerSecond)
+		}
+		tw.Flush()
+		if len(a.Exports) == 2 {
+			fmt.Fprintf(w, "peak RSS ratio (larger / smaller export): %.3f\n", a.GrowthRatio)
+		}
+	}
+	if a := r.Postgres; a != nil {
+		fmt.Fprintf(w, "\nPostgreSQL %s reference (monthly partitions, COUNT(DISTINCT user_id)), busiest client, median of %d runs:\n", a.Version, a.Runs)
+		if a.LoadSeconds > 0 {
+			fmt.Fprintf(w, "PostgreSQL setup and COPY load of %d rows: %.1fs (%.0f rows/s incl. indexes and VACUUM ANALYZE)\n", a.Rows, a.LoadSeconds, a.LoadRowsPerSecond)
+		}
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "query\tPostgreSQL ms\tservice ms\traw ClickHouse ms\tspeed-up (service)\tspeed-up (raw)\tagree\t")
+		for _, q := range []PGQuery{a.OneMonth, a.TwelveMonths} {
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1fx\t%.1fx\t%d/%d\t\n", q.Label, q.Postgres, q.Service, q.Raw, q.SpeedUp, q.SpeedUpRaw, q.Agree, q.Compared)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "\ntargets:\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, t := range r.Targets {
+		met := "MET"
+		if !t.Met {
+			met = "MISSED"
+		}
+		fmt.Fprintf(tw, "%s\twant %s %s\tgot %.3f %s\t%s\t%s\n", t.Name, t.Want, t.Unit, t.Got, t.Unit, met, t.Note)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,181 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// RSSExport is one usage export served by a fresh child process.
+type RSSExport struct {
+	Rows          uint64  `json:"rows"`
+	Start         string  `json:"start_date"`
+	End           string  `json:"end_date"`
+	IdleMiB       float64 `json:"idle_vmhwm_mib"`
+	PeakMiB       float64 `json:"peak_vmhwm_mib"`
+	Seconds       float64 `json:"seconds"`
+	RowsPerSecond float64 `json:"rows_per_s"`
+	Bytes         int64   `json:"bytes"`
+}
+
+// RSSAnchor is the service's peak resident memory for exports of two
+// sizes, each from a fresh `usagelens serve` child so one export's peak
+// cannot hide in another's.
+type RSSAnchor struct {
+	Binary  string      `json:"binary"`
+	Exports []RSSExport `json:"exports"`
+	// GrowthRatio is the larger export's peak over the smaller one's.
+	GrowthRatio float64 `json:"growth_ratio"`
+	Note        string  `json:"note,omitempty"`
+}
+
+// rssRows are the export sizes measured.
+var rssRows = []uint64{1_000_000, 10_000_000}
+
+func (e *env) rssAnchor(ctx context.Context) (*RSSAnchor, error) {
+	bin := e.cfg.Binary
+	if bin == "" {
+		var err error
+		if bin, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("cannot find the usagelens executable for the RSS child: %w", err)
+		}
+	}
+	a := &RSSAnchor{Binary: bin}
+	c := e.clients[0]
+	for i, target := range rssRows {
+		p, rows, err := exportRange(ctx, e.conn, c, target)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && rows <= a.Exports[i-1].Rows {
+			a.Note = fmt.Sprintf("the busiest client has only %d rows within %d days: no export larger than the first", rows, 366)
+			break
+		}
+		if rows < target {
+			a.Note = fmt.Sprintf("the busiest client has only %d rows within 366 days; the larger export has them all", rows)
+		}
+		x, err := e.childExport(ctx, bin, c.ID, p, i)
+		if err != nil {
+			return nil, err
+		}
+		x.Rows = rows
+		x.RowsPerSecond = round3(float64(rows) / x.Seconds)
+		a.Exports = append(a.Exports, x)
+		e.log("  %d rows: peak RSS %.1f MiB (idle %.1f MiB), %.2fs, %.0f rows/s", rows, x.PeakMiB, x.IdleMiB, x.Seconds, x.RowsPerSecond)
+	}
+	if len(a.Exports) == 2 {
+		a.GrowthRatio = ratio(a.Exports[1].PeakMiB, a.Exports[0].PeakMiB)
+	}
+	return a, nil
+}
+
+// childExport starts `usagelens serve` against the same ClickHouse, waits
+// until it is ready, runs one usage export through it and reads the
+// process's VmHWM (peak resident set) before and after.
+func (e *env) childExport(ctx context.Context, bin, clientID string, p period, n int) (RSSExport, error) {
+	port, err := freePort()
+	if err != nil {
+		return RSSExport{}, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	logPath := filepath.Join(e.work, fmt.Sprintf("serve-rss-%d.log", n))
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return RSSExport{}, fmt.Errorf("cannot create %s: %w", logPath, err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "serve", "--clickhouse-dsn", e.dsn, "--listen", addr, "--log-level", "warn")
+	cmd.Env = append(os.Environ(), "USAGELENS_TOKEN_KEY="+string(e.key))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return RSSExport{}, fmt.Errorf("cannot start %s serve: %w", bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	client := newAPIClient("http://"+addr, e.key, []string{clientID}, 1)
+	defer client.close()
+	if err := waitReady(ctx, client, exited, logPath); err != nil {
+		return RSSExport{}, err
+	}
+	pid := cmd.Process.Pid
+	idle, err := vmHWM(pid)
+	if err != nil {
+		return RSSExport{}, err
+	}
+	v := url.Values{"start_date": {day(p.Start)}, "end_date": {day(p.End)}}
+	var buf bytes.Buffer
+	d, r := client.timedGet(ctx, "/v2/clients/"+clientID+usageExportSuffix+"?"+v.Encode(), clientID, false, &buf)
+	if f := r.failure(); f != "" {
+		return RSSExport{}, fmt.Errorf("child usage export of %s..%s: %s (log %s)", day(p.Start), day(p.End), f, logPath)
+	}
+	peak, err := vmHWM(pid)
+	if err != nil {
+		return RSSExport{}, err
+	}
+	return RSSExport{Start: day(p.Start), End: day(p.End), IdleMiB: idle, PeakMiB: peak, Seconds: round3(d.Seconds()), Bytes: r.bytes}, nil
+}
+
+func waitReady(ctx context.Context, c *apiClient, exited <-chan error, logPath string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/readyz", nil)
+		resp, err := c.http.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(logPath)
+			return fmt.Errorf("the child usagelens serve exited before it was ready (%v): %s", err, truncate(string(log), 2000))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the child usagelens serve is not ready after 60s; see %s", logPath)
+		}
+	}
+}
+
+// vmHWM reads a process's peak resident set size in MiB.
+func vmHWM(pid int) (float64, error) {
+	path := "/proc/" + strconv.Itoa(pid) + "/status"
+	v := procField(path, "VmHWM")
+	kb, err := strconv.ParseFloat(strings.TrimSuffix(v, " kB"), 64)
+	if err != nil {
+		return 0, fmt.Errorf("cannot read VmHWM from %s (%q): %w", path, v, err)
+	}
+	return round3(kb / 1024), nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("cannot reserve a loopback port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/usagelens/usagelens/bench"
+	"github.com/usagelens/usagelens/dataset"
+)
+
+var benchAnchors = []string{"sql", "nethttp", "export", "rss"}
+
+func runBench(args []string) error {
+	fs := newFlags("bench")
+	var c bench.Config
+	fs.StringVar(&c.DatasetDir, "dataset", "", "dataset directory to load (with --scale: generated there unless it holds one)")
+	scale := fs.String("scale", "", "generate a dataset of this scale: tiny | small | medium | large")
+	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the generated dataset")
+	fs.StringVar(&c.RequestsFile, "requests", "", "request log to replay (default: the dataset's requests.txt)")
+	fs.StringVar(&c.Mix, "mix", "", "log | dashboard | both (default: both when a request log exists, else dashboard)")
+	fs.IntVar(&c.Concurrency, "concurrency", 4, "concurrent replay workers")
+	fs.DurationVar(&c.Duration, "duration", time.Minute, "how long the replay runs")
+	out := fs.String("out", "", "write the report as JSON to this file")
+	fs.StringVar(&c.DSN, "clickhouse-dsn", "", "ClickHouse to use (default: start a private clickhouse-server, stopped afterwards)")
+	fs.StringVar(&c.ClickHouseHTTP, "clickhouse-http", "", "that ClickHouse's HTTP interface (default: the DSN's host, port 8123)")
+	fs.BoolVar(&c.SkipLoad, "skip-load", false, "do not load the dataset: the DSN's database already holds it")
+	fs.StringVar(&c.WorkDir, "work-dir", "", "keep generated data, private servers and logs here (default: a temporary directory, removed)")
+	fs.IntVar(&c.AnchorRuns, "anchor-runs", 5, "timed repetitions per anchor measurement (figures are medians)")
+	fs.DurationVar(&c.AnchorDuration, "anchor-duration", 10*time.Second, "duration of each side of the net/http comparison")
+	anchors := fs.String("anchors", strings.Join(benchAnchors, ","), "anchors to measure: any of sql, nethttp, export, rss, or none")
+	fs.BoolVar(&c.Postgres, "postgres", false, "also run the PostgreSQL reference: a private cluster loaded by bench/pg/setup.sh")
+	fs.StringVar(&c.PostgresDSN, "postgres-dsn", "", "PostgreSQL already loaded by bench/pg/setup.sh (implies the PostgreSQL anchor)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.DatasetDir == "" && *scale == "" {
+		return fmt.Errorf("give --dataset DIR or --scale S")
+	}
+	if *scale != "" {
+		sc, err := dataset.ParseScale(*scale)
+		if err != nil {
+			return fmt.Errorf("--scale: %w", err)
+		}
+		c.Scale = sc
+	}
+	for _, a := range strings.Split(*anchors, ",") {
+		switch a = strings.TrimSpace(a); {
+		case a == "none" || a == "":
+		case slices.Contains(benchAnchors, a):
+		default:
+			return fmt.Errorf("--anchors: %q is not one of %s or none", a, strings.Join(benchAnchors, ", "))
+		}
+	}
+	on := func(name string) bool { return slices.Contains(strings.Split(*anchors, ","), name) }
+	c.RawSQL, c.NetHTTP, c.Export, c.RSS = on("sql"), on("nethttp"), on("export"), on("rss")
+	c.Progress = os.Stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.Run(ctx, c)
+	if err != nil {
+		return err
+	}
+	rep.WriteTable(os.Stdout)
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return fmt.Errorf("cannot create --out %s: %w", *out, err)
+		}
+		if err := rep.WriteJSON(f); err != nil {
+			f.Close()
+			return fmt.Errorf("cannot write --out %s: %w", *out, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("cannot write --out %s: %w", *out, err)
+		}
+		fmt.Fprintf(os.Stderr, "report written to %s\n", *out)
+	}
+	return nil
+}
