@@ -3,8 +3,6 @@
 package handlers
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"strconv"
 	"time"
@@ -64,64 +62,8 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
 		s.writeError(ctx, &apiError{status: fasthttp.StatusMethodNotAllowed, code: "method_not_allowed", message: "only GET is supported"})
 	}
+	s.Metrics.WatchPool(s.CH.Stats)
 	return s.observe(r.Handler)
-}
-
-// observe gives every request an id, then records its metrics and one log
-// line once it is answered.
-func (s *Server) observe(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		start := time.Now()
-		id := incomingRequestID(ctx)
-		ctx.SetUserValue(requestIDKey, id)
-		ctx.Response.Header.Set("X-Request-Id", id)
-		s.Metrics.InFlight.Inc()
-		next(ctx)
-		s.Metrics.InFlight.Dec()
-		route, _ := ctx.UserValue(router.MatchedRoutePathParam).(string)
-		if route == "" {
-			route = routeUnmatched
-		}
-		d := time.Since(start)
-		code, size := ctx.Response.StatusCode(), 0
-		// Body() would drain a streamed export into memory; streams count
-		// their bytes themselves (usagelens_export_bytes_total).
-		if !ctx.Response.IsBodyStream() {
-			size = len(ctx.Response.Body())
-		}
-		s.Metrics.ObserveHTTP(route, string(ctx.Method()), code, size, d)
-		clientID, _ := ctx.UserValue("client_id").(string)
-		s.Log.Info("request", slog.String("request_id", id), slog.String("route", route), slog.String("method", string(ctx.Method())),
-			slog.String("client_id", clientID), slog.Int("status", code), slog.Duration("duration", d), slog.Int("bytes", size))
-	}
-}
-
-const requestIDKey = "request_id"
-
-func requestID(ctx *fasthttp.RequestCtx) string {
-	id, _ := ctx.UserValue(requestIDKey).(string)
-	return id
-}
-
-// incomingRequestID honours a caller's X-Request-Id when it is a short
-// printable token, so it cannot forge log lines; otherwise it makes one.
-func incomingRequestID(ctx *fasthttp.RequestCtx) string {
-	in := ctx.Request.Header.Peek("X-Request-Id")
-	if len(in) > 0 && len(in) <= 128 {
-		ok := true
-		for _, c := range in {
-			if c <= ' ' || c > '~' || c == '"' || c == '\\' {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return string(in)
-		}
-	}
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -48,6 +48,7 @@ func (s *Server) utilization(ctx *fasthttp.RequestCtx) {
 		s.writeError(ctx, err)
 		return
 	}
+	setRows(ctx, len(page.Rows))
 	writeJSON(ctx, fasthttp.StatusOK, &utilizationResponse{Period: periodOf(req), Data: page.Rows, TotalCount: page.TotalCount, NextCursor: page.NextCursor})
 }
 
