@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,7 +17,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/valyala/fasthttp"
 
 	"github.com/usagelens/usagelens/auth"
 	"github.com/usagelens/usagelens/chschema"
@@ -28,6 +28,7 @@ import (
 
 type serveConfig struct {
 	listen, dsn, dataDir, keyFile, logLevel, logFormat string
+	pprofListen                                        string
 	demo                                               bool
 	queryTimeout, exportTimeout, shutdownTimeout       time.Duration
 	maxConns                                           int
@@ -47,6 +48,7 @@ func runServe(args []string) error {
 	fs.IntVar(&c.maxConns, "clickhouse-max-conns", 32, "ClickHouse connection pool size")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug | info | warn | error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json | text")
+	fs.StringVar(&c.pprofListen, "pprof-listen", "", "serve net/http/pprof on this address of its own, e.g. 127.0.0.1:6060; empty: off")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -69,6 +71,7 @@ func serve(c serveConfig) error {
 		if err != nil {
 			return err
 		}
+		// Deferred first, so it runs last: after the HTTP server and the pool.
 		defer func() { log.Info("stopping managed clickhouse-server"); _ = srv.Stop() }()
 		c.dsn = srv.DSN()
 	}
@@ -76,7 +79,7 @@ func serve(c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { log.Info("closing the ClickHouse pool"); conn.Close() }()
 	if _, err := chschema.Migrate(ctx, conn); err != nil {
 		return err
 	}
@@ -86,15 +89,31 @@ func serve(c serveConfig) error {
 		}
 	}
 	api := &handlers.Server{CH: conn, Key: key, Log: log, Metrics: observability.NewMetrics(), QueryTimeout: c.queryTimeout, ExportTimeout: c.exportTimeout}
-	hs := &fasthttp.Server{
-		Handler: api.Handler(), Name: "usagelens",
-		ReadTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
-		MaxRequestBodySize: 1 << 20, ReadBufferSize: 16 << 10,
-		Logger: slogPrinter{log},
+	if c.pprofListen != "" {
+		pp, err := observability.StartPprof(c.pprofListen, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			// A running profile is cut short rather than holding up the exit.
+			pctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = pp.Shutdown(pctx)
+		}()
+		log.Warn("pprof serving; keep this address private", slog.String("listen", pp.Addr()))
+	}
+	hs := api.NewHTTPServer(handlers.DefaultLimits(c.exportTimeout))
+	hs.Logger = slogPrinter{log}
+	// Keep-alive clients learn from "Connection: close" not to send more
+	// once shutdown began.
+	hs.CloseOnShutdown = true
+	ln, err := net.Listen("tcp4", c.listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", c.listen, err)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe(c.listen) }()
-	log.Info("serving", slog.String("listen", c.listen))
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("serving", slog.String("listen", ln.Addr().String()))
 	if c.demo {
 		printDemo(ctx, conn, key, c.listen)
 	}
@@ -103,11 +122,18 @@ func serve(c serveConfig) error {
 		return fmt.Errorf("cannot serve on %s: %w", c.listen, err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", slog.Duration("deadline", c.shutdownTimeout))
+	// A second signal ends the process at once.
+	stop()
+	// Order: stop accepting and let in-flight requests and export streams
+	// finish; then (deferred) close the pool they used, then stop the
+	// managed ClickHouse.
+	log.Info("shutting down: no new connections, in-flight requests may finish", slog.Duration("deadline", c.shutdownTimeout))
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
 	if err := hs.ShutdownWithContext(sctx); err != nil {
-		log.Warn("shutdown deadline passed with requests in flight", slog.String("error", err.Error()))
+		log.Warn("shutdown deadline passed with requests in flight; cutting them off", slog.String("error", err.Error()))
+	} else {
+		log.Info("in-flight requests finished")
 	}
 	return nil
 }
