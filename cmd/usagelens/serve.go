@@ -80,15 +80,22 @@ func serve(c serveConfig) error {
 		return err
 	}
 	defer func() { log.Info("closing the ClickHouse pool"); conn.Close() }()
-	if _, err := chschema.Migrate(ctx, conn); err != nil {
+	metrics := observability.NewMetrics()
+	start := time.Now()
+	_, err = chschema.Migrate(ctx, conn)
+	metrics.ObserveQuery("migrate", err, time.Since(start))
+	if err != nil {
 		return err
 	}
 	if c.demo {
-		if err := seedDemo(ctx, conn, c.dataDir, log); err != nil {
+		start := time.Now()
+		err := seedDemo(ctx, conn, c.dataDir, log)
+		metrics.ObserveQuery("load", err, time.Since(start))
+		if err != nil {
 			return err
 		}
 	}
-	api := &handlers.Server{CH: conn, Key: key, Log: log, Metrics: observability.NewMetrics(), QueryTimeout: c.queryTimeout, ExportTimeout: c.exportTimeout}
+	api := &handlers.Server{CH: conn, Key: key, Log: log, Metrics: metrics, QueryTimeout: c.queryTimeout, ExportTimeout: c.exportTimeout}
 	if c.pprofListen != "" {
 		pp, err := observability.StartPprof(c.pprofListen, log)
 		if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -76,6 +77,22 @@ func TestServeShutdownOrderAndPprof(t *testing.T) {
 	}
 	if code := status(t, "http://"+addr+"/debug/pprof/"); code != 404 {
 		t.Errorf("pprof on the API address: %d, want 404", code)
+	}
+
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range []string{
+		`usagelens_clickhouse_query_duration_seconds_count{kind="migrate",outcome="ok"} 1`,
+		`usagelens_clickhouse_query_duration_seconds_count{kind="ping",outcome="ok"}`,
+		`usagelens_clickhouse_pool_max_open_connections 32`,
+	} {
+		if !strings.Contains(string(body), line) {
+			t.Errorf("/metrics lacks %q", line)
+		}
 	}
 
 	_ = cmd.Process.Signal(syscall.SIGTERM)
