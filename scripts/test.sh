@@ -14,5 +14,5 @@ go test -count=1 -timeout 20m "$@" ./...
 # A short fuzz run of the parameter and cursor parsers on top of the
 # committed corpus (query/testdata/fuzz).
 for target in FuzzParseUtilization FuzzDecodeCursor; do
-  go test ./query -run '^$' -fuzz "^${target}\$" -fuzztime 10s
+  go test ./query -run '^$' -fuzz "^${target}\$" -fuzztime 10s -fuzzminimizetime 1s
 done
