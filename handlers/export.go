@@ -235,11 +235,12 @@ func (s *Server) streamCSV(ctx *fasthttp.RequestCtx, filename, kind string, fill
 		out.gz, _ = gzip.NewWriterLevel(pw, gzip.BestSpeed)
 		out.w = out.gz
 	}
-	ctx.SetBodyStream(pr, -1)
+	bs := streamBody(ctx, pr)
 	reqID := requestID(ctx)
 	go func() {
 		defer done()
 		err := fill(out)
+		bs.setRows(out.rows)
 		out.finish(err)
 		s.Metrics.AddExport(kind, out.rows, out.bytes)
 		if err != nil {
