@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -239,7 +240,7 @@ func (s *Server) streamCSV(ctx *fasthttp.RequestCtx, filename, kind string, fill
 	reqID := requestID(ctx)
 	go func() {
 		defer done()
-		err := fill(out)
+		err := fillSafely(fill, out)
 		bs.setRows(out.rows)
 		out.finish(err)
 		s.Metrics.AddExport(kind, out.rows, out.bytes)
@@ -248,6 +249,17 @@ func (s *Server) streamCSV(ctx *fasthttp.RequestCtx, filename, kind string, fill
 				slog.Int("rows", out.rows), slog.String("error", err.Error()))
 		}
 	}()
+}
+
+// fillSafely turns a panic while streaming into an aborted export instead
+// of a crashed process: this goroutine is outside the handler's recovery.
+func fillSafely(fill func(*csvSink) error, out *csvSink) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic while streaming: %v", p)
+		}
+	}()
+	return fill(out)
 }
 
 func day(t time.Time) string { return t.Format(time.DateOnly) }
