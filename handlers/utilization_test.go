@@ -314,6 +314,26 @@ func sortKeyOf(sortBy string, r rowJSON) string {
 	return fmt.Sprint(*r.SessionCount.Value)
 }
 
+// Apps without activity in scope (dropped off, or outside the departments)
+// have no average: they sort lowest under avg_time, and must not fail it.
+func TestUtilizationAverageSortWithAppsWithoutActivity(t *testing.T) {
+	a := newAPI(t)
+	p := a.page("granularity=daily&" + feb + "&department_ids=" + dept1 + "&sort_by=avg_time&sort_order=desc")
+	// dept1 (users 1, 2): Alpha 7000 ms on Feb 2 and 3 = 3500; beta 500/5 = 100;
+	// ÉCLAIR 50/1; New Tool and Gamma none.
+	var got []string
+	for _, r := range p.Data {
+		got = append(got, r.App.CatalogApp.CanonicalName+"="+val(r.AvgTimeMSPerDay))
+	}
+	want := "Alpha Chat=3500/null/null beta Docs=100/null/null ÉCLAIR Pro=50/null/null"
+	if strings.Join(got[:3], " ") != want || len(got) != 5 || !strings.Contains(got[3]+got[4], "null/null/null") {
+		t.Fatalf("avg_time desc in dept1 = %v", got)
+	}
+	if p := a.page("granularity=monthly&" + feb + "&filter=dropped_off&sort_by=avg_time&sort_order=asc"); len(p.Data) != 1 || p.Data[0].AvgTimeMSPerDay.Value != nil {
+		t.Fatalf("dropped_off by avg_time = %+v", p.Data)
+	}
+}
+
 func TestUtilizationEmptyResult(t *testing.T) {
 	a := newAPI(t)
 	resp := a.get(utilPath + "?granularity=monthly&start_date=2020-01-01&end_date=2020-01-31")

@@ -17,12 +17,13 @@ type Statement struct {
 
 // sortColumns is the allowlist of sort_by values and the SQL sort key of
 // each. avg_time's key is -1 for apps without activity, so they sort as the
-// lowest value.
+// lowest value; ClickHouse evaluates both branches of if(), hence the
+// greatest() guard against dividing by zero.
 var sortColumns = map[string]string{
 	"canonical_name": "lowerUTF8(canonical_name)",
 	"unique_users":   "cur_users",
 	"active_time":    "cur_ms",
-	"avg_time":       "if(cur_buckets = 0, toInt64(-1), toInt64(intDiv(cur_ms, cur_buckets)))",
+	"avg_time":       "if(cur_buckets = 0, toInt64(-1), toInt64(intDiv(cur_ms, greatest(cur_buckets, 1))))",
 	"session_count":  "cur_sessions",
 }
 
