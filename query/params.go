@@ -216,10 +216,15 @@ func nilIfEmpty(s string) any {
 	return s
 }
 
-// ids merges a comma-separated UUID list with its deprecated singular alias.
+// ids reads a comma-separated UUID list, merged with its deprecated
+// singular alias when there is one (recorded in aliases when used).
 func (p *parser) ids(plural, singular string, aliases *[]string) []string {
 	var raw []string
-	for _, name := range []string{plural, singular} {
+	names := []string{plural}
+	if singular != "" {
+		names = append(names, singular)
+	}
+	for _, name := range names {
 		for _, v := range p.v[name] {
 			if name == singular && !slices.Contains(*aliases, singular) {
 				*aliases = append(*aliases, singular)

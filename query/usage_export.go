@@ -30,12 +30,11 @@ func ParseUsageExport(clientID string, v url.Values) (*UsageExport, error) {
 		}
 	}
 	p := parser{v: v}
-	var none []string
 	r := &UsageExport{
 		ClientID:      clientID,
 		Period:        p.period("start_date", "end_date", true),
-		AppIDs:        p.ids("application_ids", "", &none),
-		DepartmentIDs: p.ids("department_ids", "", &none),
+		AppIDs:        p.ids("application_ids", "", nil),
+		DepartmentIDs: p.ids("department_ids", "", nil),
 	}
 	return r, p.err
 }
