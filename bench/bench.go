@@ -26,7 +26,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/valyala/fasthttp"
 
 	"github.com/usagelens/usagelens/chschema"
 	"github.com/usagelens/usagelens/chserver"
@@ -71,10 +70,9 @@ type Config struct {
 	// means a new temporary directory, removed at the end.
 	WorkDir string
 	// AnchorRuns is how many timed repetitions each anchor measurement
-	// takes; figures are their medians.
+	// takes; figures are their medians. The net/http comparison sends each
+	// of its requests AnchorRuns × Concurrency times per round.
 	AnchorRuns int
-	// AnchorDuration is how long each side of the net/http comparison runs.
-	AnchorDuration time.Duration
 	// Anchors switches the anchors on and off.
 	RawSQL, Export, NetHTTP, RSS bool
 	// Postgres runs the PostgreSQL anchor: a private cluster loaded with
@@ -98,9 +96,6 @@ func (c *Config) defaults() error {
 	}
 	if c.AnchorRuns <= 0 {
 		c.AnchorRuns = 5
-	}
-	if c.AnchorDuration <= 0 {
-		c.AnchorDuration = 10 * time.Second
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
@@ -130,6 +125,7 @@ type env struct {
 	key      []byte
 	svc      *apiClient
 	svcAddr  string
+	chPID    int // the private clickhouse-server's process, 0 for a DSN's
 	clients  []clientShape
 	log      func(format string, args ...any)
 	cleanup  []func()
@@ -225,7 +221,10 @@ func (e *env) setup(ctx context.Context, rep *Report) error {
 			e.log("generated in %s", time.Since(start).Round(time.Millisecond))
 		}
 	}
-	rep.Dataset.Dir, rep.Dataset.Scale, rep.Dataset.Seed = e.data, string(cfg.Scale), cfg.Seed
+	rep.Dataset.Dir = e.data
+	if cfg.Scale != "" {
+		rep.Dataset.Scale, rep.Dataset.Seed = string(cfg.Scale), &cfg.Seed
+	}
 
 	e.dsn, e.httpURL = cfg.DSN, cfg.ClickHouseHTTP
 	if e.dsn == "" {
@@ -236,6 +235,7 @@ func (e *env) setup(ctx context.Context, rep *Report) error {
 		}
 		e.defer_(func() { e.log("stopping the private clickhouse-server"); _ = srv.Stop() })
 		e.dsn, e.httpURL = srv.DSN(), srv.HTTPURL()
+		e.chPID = serverPID(filepath.Join(srv.Dir, "data"))
 	}
 	opts, err := clickhouse.ParseDSN(e.dsn)
 	if err != nil {
@@ -324,17 +324,17 @@ func openCH(ctx context.Context, dsn string, conns int) (driver.Conn, error) {
 	return conn, nil
 }
 
-// startService serves the real API (handlers.Server on fasthttp, configured
-// as `usagelens serve` configures it) on a loopback port. Its request log
-// is formatted as in production and discarded.
+// startService serves the real API (handlers.Server on fasthttp, with the
+// default limits of `usagelens serve`, per-client concurrency caps
+// included) on a loopback port. Its request log is formatted as in
+// production and discarded.
 func (e *env) startService(ctx context.Context) error {
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
 	e.key = []byte(hex.EncodeToString(raw))
 	api := &handlers.Server{CH: e.conn, Key: e.key, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Metrics: observability.NewMetrics(), QueryTimeout: 60 * time.Second, ExportTimeout: 30 * time.Minute}
-	hs := &fasthttp.Server{Handler: api.Handler(), Name: "usagelens", ReadTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
-		MaxRequestBodySize: 1 << 20, ReadBufferSize: 16 << 10}
+	hs := api.NewHTTPServer(handlers.DefaultLimits(api.ExportTimeout))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("cannot listen on a loopback port: %w", err)

@@ -36,7 +36,7 @@ func TestBenchSmoke(t *testing.T) {
 	rep, err := bench.Run(context.Background(), bench.Config{
 		DatasetDir: dir, Mix: bench.MixDashboard, Concurrency: 2, Duration: 2 * time.Second,
 		DSN: srv.DSN(), ClickHouseHTTP: srv.HTTPURL(), WorkDir: t.TempDir(),
-		AnchorRuns: 1, AnchorDuration: time.Second, RawSQL: true, NetHTTP: true, Export: true,
+		AnchorRuns: 1, RawSQL: true, NetHTTP: true, Export: true,
 		Progress: &progress,
 	})
 	if err != nil {

@@ -24,6 +24,12 @@ type ExportSide struct {
 	Bytes         int64     `json:"bytes"`
 	Lines         int64     `json:"lines"`
 	Runs          []float64 `json:"runs_s"`
+	// BenchCPU is the CPU time of this process per export (median): the
+	// HTTP client alone for ClickHouse's CSV, client plus service for the
+	// service's export. ClickHouseCPU is the server's, when it is our
+	// private child.
+	BenchCPU      float64 `json:"bench_cpu_s"`
+	ClickHouseCPU float64 `json:"clickhouse_cpu_s,omitempty"`
 }
 
 // ExportAnchor compares /usage-reports/export with ClickHouse's own
@@ -189,45 +195,42 @@ func (e *env) exportAnchor(ctx context.Context) (*ExportAnchor, error) {
 	chClient := &http.Client{Transport: newTransport(1)}
 	defer chClient.CloseIdleConnections()
 	var buf bytes.Buffer
-	service := func() (time.Duration, response) { return e.svc.timedGet(ctx, path, c.ID, false, &buf) }
-	clickhouse := func() (time.Duration, response) {
-		start := time.Now()
-		r := e.clickHouseCSV(ctx, chClient, sql)
-		return time.Since(start), r
+	type side struct {
+		out            *ExportSide
+		get            func() response
+		runs           []time.Duration
+		bench, chTimes []float64
 	}
-	var svcRuns, chRuns []time.Duration
-	record := func(s *ExportSide, runs *[]time.Duration, d time.Duration, r response, timed bool) error {
+	svc := &side{out: &a.Service, get: func() response { return e.svc.get(ctx, path, c.ID, false, &buf) }}
+	ch := &side{out: &a.ClickHouse, get: func() response { return e.clickHouseCSV(ctx, chClient, sql) }}
+	measure := func(s *side, timed bool) error {
+		cpu0, ch0 := cpuTime(), procCPU(e.chPID)
+		start := time.Now()
+		r := s.get()
+		d := time.Since(start)
+		cpu, chCPU := cpuTime()-cpu0, procCPU(e.chPID)-ch0
 		if f := r.failure(); f != "" {
-			return fmt.Errorf("%s of %s..%s: %s", s.Name, a.Start, a.End, f)
+			return fmt.Errorf("%s of %s..%s: %s", s.out.Name, a.Start, a.End, f)
 		}
-		s.Bytes, s.Lines = r.bytes, r.lines
+		s.out.Bytes, s.out.Lines = r.bytes, r.lines
 		if timed {
-			*runs = append(*runs, d)
-			s.Runs = append(s.Runs, round3(d.Seconds()))
-			e.log("  %s: %.3fs, %d bytes", s.Name, d.Seconds(), r.bytes)
+			s.runs = append(s.runs, d)
+			s.out.Runs = append(s.out.Runs, round3(d.Seconds()))
+			s.bench, s.chTimes = append(s.bench, cpu.Seconds()), append(s.chTimes, chCPU.Seconds())
+			e.log("  %s: %.3fs, %d bytes, CPU %.2fs here, %.2fs ClickHouse", s.out.Name, d.Seconds(), r.bytes, cpu.Seconds(), chCPU.Seconds())
 		}
 		return nil
 	}
 	for run := 0; run <= e.cfg.AnchorRuns; run++ {
-		timed := run > 0
-		if run%2 == 0 {
-			d, r := service()
-			if err := record(&a.Service, &svcRuns, d, r, timed); err != nil {
-				return nil, err
-			}
-			d, r = clickhouse()
-			if err := record(&a.ClickHouse, &chRuns, d, r, timed); err != nil {
-				return nil, err
-			}
-		} else {
-			d, r := clickhouse()
-			if err := record(&a.ClickHouse, &chRuns, d, r, timed); err != nil {
-				return nil, err
-			}
-			d, r = service()
-			if err := record(&a.Service, &svcRuns, d, r, timed); err != nil {
-				return nil, err
-			}
+		first, second := svc, ch
+		if run%2 == 1 {
+			first, second = ch, svc
+		}
+		if err := measure(first, run > 0); err != nil {
+			return nil, err
+		}
+		if err := measure(second, run > 0); err != nil {
+			return nil, err
 		}
 	}
 	// Both files are a header and one line per row, plus the line breaks
@@ -236,14 +239,15 @@ func (e *env) exportAnchor(ctx context.Context) (*ExportAnchor, error) {
 	if a.Service.Lines != a.ClickHouse.Lines {
 		return nil, fmt.Errorf("the service's export has %d lines, ClickHouse's CSV %d: they did not export the same rows", a.Service.Lines, a.ClickHouse.Lines)
 	}
-	for _, x := range []struct {
-		s    *ExportSide
-		runs []time.Duration
-	}{{&a.Service, svcRuns}, {&a.ClickHouse, chRuns}} {
-		m := median(x.runs).Seconds()
-		x.s.Seconds = round3(m)
-		x.s.RowsPerSecond = round3(float64(rows) / m)
-		x.s.MBps = round3(float64(x.s.Bytes) / 1e6 / m)
+	for _, s := range []*side{svc, ch} {
+		m := median(s.runs).Seconds()
+		s.out.Seconds = round3(m)
+		s.out.RowsPerSecond = round3(float64(rows) / m)
+		s.out.MBps = round3(float64(s.out.Bytes) / 1e6 / m)
+		s.out.BenchCPU = round3(medianFloat(s.bench))
+		if e.chPID > 0 {
+			s.out.ClickHouseCPU = round3(medianFloat(s.chTimes))
+		}
 	}
 	a.Ratio = ratio(a.Service.RowsPerSecond, a.ClickHouse.RowsPerSecond)
 	return a, nil

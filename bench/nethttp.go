@@ -191,6 +191,7 @@ type NetHTTPSide struct {
 	Name       string  `json:"name"`
 	Count      int     `json:"count"`
 	Errors     int     `json:"errors"`
+	Seconds    float64 `json:"seconds"`
 	Throughput float64 `json:"throughput_rps"`
 	Latency
 	// CPUPerRequest is this process's user+system CPU time per request, in
@@ -201,11 +202,13 @@ type NetHTTPSide struct {
 }
 
 // NetHTTPAnchor compares the service's fasthttp stack with net/http on the
-// same utilization requests under the same concurrent load.
+// same utilization requests under the same concurrent load: each side
+// answers the same fixed list of requests twice, in the order fasthttp,
+// net/http, net/http, fasthttp, so drift hits both alike.
 type NetHTTPAnchor struct {
 	Concurrency     int         `json:"concurrency"`
-	Seconds         float64     `json:"seconds_each"`
-	Requests        int         `json:"distinct_requests"`
+	Requests        int         `json:"requests_per_round"`
+	Distinct        int         `json:"distinct_requests"`
 	FastHTTP        NetHTTPSide `json:"fasthttp"`
 	NetHTTP         NetHTTPSide `json:"net_http"`
 	ThroughputRatio float64     `json:"throughput_ratio"`
@@ -214,9 +217,6 @@ type NetHTTPAnchor struct {
 
 func (e *env) netHTTPAnchor(ctx context.Context, reqs []Request) (*NetHTTPAnchor, error) {
 	cases := utilizationCases(reqs, e.clients[0].ID)
-	for i := range cases {
-		cases[i].Walk = false
-	}
 	h := &NetHTTPUtilization{CH: e.conn, Key: e.key, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Metrics: observability.NewMetrics(), QueryTimeout: 60 * time.Second}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -232,21 +232,36 @@ func (e *env) netHTTPAnchor(ctx context.Context, reqs []Request) (*NetHTTPAnchor
 	}
 	std := newAPIClient("http://"+ln.Addr().String(), e.key, ids, e.cfg.Concurrency)
 	defer std.close()
-	a := &NetHTTPAnchor{Concurrency: e.cfg.Concurrency, Seconds: e.cfg.AnchorDuration.Seconds(), Requests: len(cases)}
-	side := func(name string, c *apiClient) NetHTTPSide {
-		before := cpuTime()
-		rp := replay(ctx, c, cases, e.cfg.Concurrency, e.cfg.AnchorDuration, io.Discard)
-		cpu := cpuTime() - before
-		s := NetHTTPSide{Name: name, Count: rp.Total.Count, Errors: rp.Total.Errors, Throughput: rp.Total.Throughput, Latency: rp.Total.Latency,
-			ErrorSamples: rp.Total.ErrorSamples}
-		if s.Count > 0 {
-			s.CPUPerRequest = round3(float64(cpu.Microseconds()) / float64(s.Count))
-		}
-		e.log("  %s: %d requests, %.2f req/s, p50 %.2f ms, %.0f us CPU/request", name, s.Count, s.Throughput, s.P50, s.CPUPerRequest)
-		return s
+	n := len(cases) * e.cfg.AnchorRuns * e.cfg.Concurrency
+	a := &NetHTTPAnchor{Concurrency: e.cfg.Concurrency, Requests: n, Distinct: len(cases),
+		FastHTTP: NetHTTPSide{Name: "fasthttp (service)"}, NetHTTP: NetHTTPSide{Name: "net/http variant"}}
+	type acc struct {
+		out  *NetHTTPSide
+		c    *apiClient
+		durs []time.Duration
+		cpu  time.Duration
+		wall time.Duration
 	}
-	a.FastHTTP = side("fasthttp (service)", e.svc)
-	a.NetHTTP = side("net/http variant", std)
+	fh, nh := &acc{out: &a.FastHTTP, c: e.svc}, &acc{out: &a.NetHTTP, c: std}
+	for _, s := range []*acc{fh, nh, nh, fh} {
+		before, start := cpuTime(), time.Now()
+		rp := replayN(ctx, s.c, cases, e.cfg.Concurrency, time.Hour, int64(n), io.Discard)
+		s.cpu += cpuTime() - before
+		s.wall += time.Since(start)
+		s.out.Count += rp.Total.Count
+		s.out.Errors += rp.Total.Errors + rp.Total.Rejected
+		s.out.ErrorSamples = appendUpTo(s.out.ErrorSamples, append(rp.Total.ErrorSamples, rp.Total.RejectedSamples...), 3)
+		s.durs = append(s.durs, rp.durations...)
+		e.log("  %s: %d requests in %.1fs", s.out.Name, rp.Total.Count, rp.Seconds)
+	}
+	for _, s := range []*acc{fh, nh} {
+		s.out.Seconds = round3(s.wall.Seconds())
+		s.out.Throughput = round3(float64(s.out.Count) / s.wall.Seconds())
+		s.out.Latency = summarize(s.durs)
+		if s.out.Count > 0 {
+			s.out.CPUPerRequest = round3(float64(s.cpu.Microseconds()) / float64(s.out.Count))
+		}
+	}
 	a.ThroughputRatio = ratio(a.FastHTTP.Throughput, a.NetHTTP.Throughput)
 	a.CPURatio = ratio(a.FastHTTP.CPUPerRequest, a.NetHTTP.CPUPerRequest)
 	return a, nil

@@ -36,6 +36,8 @@ type Replay struct {
 	Seconds     float64     `json:"seconds"`
 	Kinds       []KindStats `json:"kinds"`
 	Total       KindStats   `json:"total"`
+
+	durations []time.Duration // every request's, sorted
 }
 
 // kindAcc accumulates one worker's samples of one kind.
@@ -82,6 +84,12 @@ const maxWalkPages = 40
 // until dur has passed; requests still in flight then are cancelled and not
 // counted. Progress goes to progress every few seconds.
 func replay(ctx context.Context, c *apiClient, reqs []Request, conc int, dur time.Duration, progress io.Writer) Replay {
+	return replayN(ctx, c, reqs, conc, dur, 0, progress)
+}
+
+// replayN is replay that also stops after limit requests (0: no limit),
+// so that two servers can be given exactly the same work.
+func replayN(ctx context.Context, c *apiClient, reqs []Request, conc int, dur time.Duration, limit int64, progress io.Writer) Replay {
 	rctx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
 	var next, done, failed atomic.Int64
@@ -95,7 +103,11 @@ func replay(ctx context.Context, c *apiClient, reqs []Request, conc int, dur tim
 			defer wg.Done()
 			var buf bytes.Buffer
 			for rctx.Err() == nil {
-				r := reqs[int(next.Add(1)-1)%len(reqs)]
+				i := next.Add(1) - 1
+				if limit > 0 && i >= limit {
+					return
+				}
+				r := reqs[int(i)%len(reqs)]
 				path := r.Path
 				for page := 0; page < maxWalkPages; page++ {
 					d, resp := c.timedGet(rctx, path, r.ClientID, r.Walk, &buf)
@@ -173,6 +185,7 @@ func summarizeReplay(accs []workerAcc, elapsed time.Duration, conc, distinct int
 		rep.Kinds = append(rep.Kinds, stats(k, merged[k]))
 	}
 	rep.Total = stats("all", all)
+	rep.durations = all.durs
 	return rep
 }
 

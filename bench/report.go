@@ -35,7 +35,6 @@ type ReportConfig struct {
 	Concurrency    int     `json:"concurrency"`
 	Seconds        float64 `json:"duration_s"`
 	AnchorRuns     int     `json:"anchor_runs"`
-	AnchorSeconds  float64 `json:"anchor_duration_s"`
 	Mix            string  `json:"mix"`
 	PrivateServer  bool    `json:"private_clickhouse"`
 	StartedAt      string  `json:"started_at"`
@@ -44,7 +43,7 @@ type ReportConfig struct {
 }
 
 func reportConfig(c Config) ReportConfig {
-	return ReportConfig{Concurrency: c.Concurrency, Seconds: c.Duration.Seconds(), AnchorRuns: c.AnchorRuns, AnchorSeconds: c.AnchorDuration.Seconds(),
+	return ReportConfig{Concurrency: c.Concurrency, Seconds: c.Duration.Seconds(), AnchorRuns: c.AnchorRuns,
 		Mix: c.Mix, PrivateServer: c.DSN == "", StartedAt: time.Now().UTC().Format(time.RFC3339), CommandLine: strings.Join(os.Args, " "),
 		PostgresAnchor: c.Postgres || c.PostgresDSN != ""}
 }
@@ -121,7 +120,7 @@ func commit() string {
 type DatasetInfo struct {
 	Dir       string        `json:"dir"`
 	Scale     string        `json:"scale,omitempty"`
-	Seed      uint64        `json:"seed"`
+	Seed      *uint64       `json:"seed,omitempty"`
 	UsageRows uint64        `json:"usage_rows"`
 	Clients   int           `json:"clients_with_usage"`
 	Apps      uint64        `json:"apps"`
@@ -199,8 +198,12 @@ func (r *Report) WriteTable(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "machine: %d CPUs (%s), %s GiB, %s, ClickHouse %s, commit %s\n", m.CPUs, m.CPUModel, m.MemoryGiB, m.GoVersion, m.ClickHouse, m.Commit)
 	d := r.Dataset
-	fmt.Fprintf(w, "dataset: %s (scale %q, seed %d): %d usage rows, %d clients, %d apps; busiest client %s: %d rows, %d users, %d apps used, %s..%s\n",
-		d.Dir, d.Scale, d.Seed, d.UsageRows, d.Clients, d.Apps, d.Busiest.ID, d.Busiest.UsageRows, d.Busiest.Users, d.Busiest.Apps, d.Busiest.First, d.Busiest.Last)
+	shape := "recorded"
+	if d.Seed != nil {
+		shape = fmt.Sprintf("scale %s, seed %d", d.Scale, *d.Seed)
+	}
+	fmt.Fprintf(w, "dataset: %s (%s): %d usage rows, %d clients, %d apps; busiest client %s: %d rows, %d users, %d apps used, %s..%s\n",
+		d.Dir, shape, d.UsageRows, d.Clients, d.Apps, d.Busiest.ID, d.Busiest.UsageRows, d.Busiest.Users, d.Busiest.Apps, d.Busiest.First, d.Busiest.Last)
 	if r.Load != nil {
 		fmt.Fprintf(w, "load: %d usage rows in %.2fs = %.0f rows/s\n", r.Load.UsageRows, r.Load.Seconds, r.Load.RowsPerSecond)
 	}
@@ -232,11 +235,11 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "median of per-request ratios %.3f; median absolute overhead %.2f ms\n", a.MedianRatio, a.MedianOverhead)
 	}
 	if a := r.NetHTTP; a != nil {
-		fmt.Fprintf(w, "\nutilization route, fasthttp service vs net/http + encoding/json variant (%d workers, %.0fs each):\n", a.Concurrency, a.Seconds)
+		fmt.Fprintf(w, "\nutilization route, fasthttp service vs net/http + encoding/json variant (%d workers, 2 rounds of the same %d requests each):\n", a.Concurrency, a.Requests)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "server\trequests\terrors\treq/s\tp50 ms\tp99 ms\tbench CPU us/req\t")
+		fmt.Fprintln(tw, "server\trequests\terrors\tseconds\treq/s\tp50 ms\tp99 ms\tbench CPU us/req\t")
 		for _, s := range []NetHTTPSide{a.FastHTTP, a.NetHTTP} {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f\t\n", s.Name, s.Count, s.Errors, s.Throughput, s.P50, s.P99, s.CPUPerRequest)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.0f\t\n", s.Name, s.Count, s.Errors, s.Seconds, s.Throughput, s.P50, s.P99, s.CPUPerRequest)
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "fasthttp/net-http: throughput %.3fx, CPU per request %.3fx\n", a.ThroughputRatio, a.CPURatio)
@@ -244,9 +247,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	if a := r.Export; a != nil {
 		fmt.Fprintf(w, "\nusage export of client %s, %s..%s, %d rows (median of %d runs):\n", a.ClientID, a.Start, a.End, a.Rows, len(a.Service.Runs))
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "source\tseconds\trows/s\tMB/s\tbytes\t")
+		fmt.Fprintln(tw, "source\tseconds\trows/s\tMB/s\tbytes\tbench CPU s\tClickHouse CPU s\t")
 		for _, s := range []ExportSide{a.Service, a.ClickHouse} {
-			fmt.Fprintf(tw, "%s\t%.3f\t%.0f\t%.1f\t%d\t\n", s.Name, s.Seconds, s.RowsPerSecond, s.MBps, s.Bytes)
+			fmt.Fprintf(tw, "%s\t%.3f\t%.0f\t%.1f\t%d\t%.2f\t%.2f\t\n", s.Name, s.Seconds, s.RowsPerSecond, s.MBps, s.Bytes, s.BenchCPU, s.ClickHouseCPU)
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "service / ClickHouse rows/s: %.3fx\n", a.Ratio)

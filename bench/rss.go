@@ -179,3 +179,38 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// procCPU is a process's user plus system CPU time so far, from
+// /proc/PID/stat (in USER_HZ ticks, 100 per second on Linux); 0 when pid
+// is 0 or unreadable.
+func procCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; fields count from after its ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// serverPID reads the PID a clickhouse-server wrote into its data
+// directory's status file.
+func serverPID(dataDir string) int {
+	pid, _ := strconv.Atoi(procField(filepath.Join(dataDir, "status"), "PID"))
+	return pid
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -32,7 +33,7 @@ func runBench(args []string) error {
 	fs.BoolVar(&c.SkipLoad, "skip-load", false, "do not load the dataset: the DSN's database already holds it")
 	fs.StringVar(&c.WorkDir, "work-dir", "", "keep generated data, private servers and logs here (default: a temporary directory, removed)")
 	fs.IntVar(&c.AnchorRuns, "anchor-runs", 5, "timed repetitions per anchor measurement (figures are medians)")
-	fs.DurationVar(&c.AnchorDuration, "anchor-duration", 10*time.Second, "duration of each side of the net/http comparison")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (service and client) for the whole run to this file")
 	anchors := fs.String("anchors", strings.Join(benchAnchors, ","), "anchors to measure: any of sql, nethttp, export, rss, or none")
 	fs.BoolVar(&c.Postgres, "postgres", false, "also run the PostgreSQL reference: a private cluster loaded by bench/pg/setup.sh")
 	fs.StringVar(&c.PostgresDSN, "postgres-dsn", "", "PostgreSQL already loaded by bench/pg/setup.sh (implies the PostgreSQL anchor)")
@@ -64,6 +65,17 @@ func runBench(args []string) error {
 	c.RawSQL, c.NetHTTP, c.Export, c.RSS = on("sql"), on("nethttp"), on("export"), on("rss")
 	c.Progress = os.Stderr
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cannot create --cpuprofile %s: %w", *cpuProfile, err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cannot start the CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	rep, err := bench.Run(ctx, c)
