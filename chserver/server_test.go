@@ -3,6 +3,7 @@ package chserver_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
@@ -89,4 +90,29 @@ func ping(dsn string) error {
 	}
 	defer conn.Close()
 	return conn.Ping(context.Background())
+}
+
+func TestSuperviseRestartsACrashedServer(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := chserver.Start(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	restarts := make(chan string, 4)
+	go srv.Supervise(ctx, func(format string, args ...any) { restarts <- format })
+	srv.Kill()
+	select {
+	case <-restarts:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Supervise did not notice the crash")
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for ping(srv.DSN()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the crashed server did not come back under Supervise")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
