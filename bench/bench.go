@@ -70,8 +70,7 @@ type Config struct {
 	// means a new temporary directory, removed at the end.
 	WorkDir string
 	// AnchorRuns is how many timed repetitions each anchor measurement
-	// takes; figures are their medians. The net/http comparison sends each
-	// of its requests AnchorRuns × Concurrency times per round.
+	// takes; figures are their medians.
 	AnchorRuns int
 	// Anchors switches the anchors on and off.
 	RawSQL, Export, NetHTTP, RSS bool

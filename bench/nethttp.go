@@ -203,8 +203,9 @@ type NetHTTPSide struct {
 
 // NetHTTPAnchor compares the service's fasthttp stack with net/http on the
 // same utilization requests under the same concurrent load: each side
-// answers the same fixed list of requests twice, in the order fasthttp,
-// net/http, net/http, fasthttp, so drift hits both alike.
+// answers the same fixed work (every request twice per worker) in two
+// rounds, in the order fasthttp, net/http, net/http, fasthttp, so drift
+// hits both alike.
 type NetHTTPAnchor struct {
 	Concurrency     int         `json:"concurrency"`
 	Requests        int         `json:"requests_per_round"`
@@ -232,7 +233,7 @@ func (e *env) netHTTPAnchor(ctx context.Context, reqs []Request) (*NetHTTPAnchor
 	}
 	std := newAPIClient("http://"+ln.Addr().String(), e.key, ids, e.cfg.Concurrency)
 	defer std.close()
-	n := len(cases) * e.cfg.AnchorRuns * e.cfg.Concurrency
+	n := len(cases) * e.cfg.Concurrency * 2
 	a := &NetHTTPAnchor{Concurrency: e.cfg.Concurrency, Requests: n, Distinct: len(cases),
 		FastHTTP: NetHTTPSide{Name: "fasthttp (service)"}, NetHTTP: NetHTTPSide{Name: "net/http variant"}}
 	type acc struct {

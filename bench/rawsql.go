@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -43,26 +44,70 @@ type RawSQLAnchor struct {
 // maxSQLCases bounds the distinct requests the anchor times.
 const maxSQLCases = 16
 
-// utilizationCases picks distinct first-page utilization requests from the
-// replayed traffic, the busiest client's first.
+// utilizationCases picks distinct first-page utilization requests of the
+// busiest client from the replayed traffic, taking each kind in turn so
+// that plain, compared, filtered and department-scoped requests, and the
+// dashboard's page walks and twelve-month view, are all represented.
 func utilizationCases(reqs []Request, busiest string) []Request {
-	var first, rest []Request
+	byKind := map[string][]Request{}
+	var kinds []string
 	seen := map[string]bool{}
 	for _, r := range reqs {
 		kind, _ := Classify(r.Path)
-		if seen[r.Path] || kind == KindUtilizationExport || kind == KindUsageExport || kind == KindUtilizationPage || kind == KindOther {
+		if r.ClientID != busiest || seen[r.Path] || kind == KindUtilizationExport || kind == KindUsageExport || kind == KindUtilizationPage || kind == KindOther {
 			continue
 		}
 		seen[r.Path] = true
-		r.Kind = kind
-		if r.ClientID == busiest {
-			first = append(first, r)
-		} else {
-			rest = append(rest, r)
+		if r.Walk {
+			kind = KindPageWalk
+		}
+		r.Kind, r.Walk = kind, false
+		if _, ok := byKind[kind]; !ok {
+			kinds = append(kinds, kind)
+		}
+		byKind[kind] = append(byKind[kind], r)
+	}
+	slices.Sort(kinds)
+	// The longest period of plain requests (the twelve-month view) goes
+	// first: it is the costliest query a dashboard makes.
+	if plain := byKind[KindUtilization]; len(plain) > 1 {
+		longest := 0
+		for i := range plain {
+			if rangeDays(plain[i].Path) > rangeDays(plain[longest].Path) {
+				longest = i
+			}
+		}
+		plain[0], plain[longest] = plain[longest], plain[0]
+	}
+	var out []Request
+	for len(out) < maxSQLCases {
+		took := false
+		for _, k := range kinds {
+			if len(byKind[k]) > 0 && len(out) < maxSQLCases {
+				out = append(out, byKind[k][0])
+				byKind[k] = byKind[k][1:]
+				took = true
+			}
+		}
+		if !took {
+			break
 		}
 	}
-	all := append(first, rest...)
-	return all[:min(len(all), maxSQLCases)]
+	return out
+}
+
+// rangeDays is the length of a request's start_date..end_date, 0 if unknown.
+func rangeDays(path string) int {
+	u, err := url.Parse(path)
+	if err != nil {
+		return 0
+	}
+	start, err1 := time.Parse(time.DateOnly, u.Query().Get("start_date"))
+	end, err2 := time.Parse(time.DateOnly, u.Query().Get("end_date"))
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return period{start, end}.days()
 }
 
 // parseUtilization parses a request path as the handler does.

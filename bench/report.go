@@ -255,11 +255,15 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "service / ClickHouse rows/s: %.3fx\n", a.Ratio)
 	}
 	if a := r.RSS; a != nil {
-		fmt.Fprintf(w, "\npeak RSS of a child `usagelens serve` (VmHWM), one usage export per fresh process:\n")
+		fmt.Fprintf(w, "\npeak RSS of a child `usagelens serve` (VmHWM), one usage export per fresh process, median of %d processes:\n", rssRepeats)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "rows\trange\tidle MiB\tpeak MiB\tseconds\trows/s\t")
+		fmt.Fprintln(tw, "rows\trange\tidle MiB\tpeak MiB\tpeaks MiB\tseconds\trows/s\t")
 		for _, x := range a.Exports {
-			fmt.Fprintf(tw, "%d\t%s..%s\t%.1f\t%.1f\t%.2f\t%.0f\t\n", x.Rows, x.Start, x.End, x.IdleMiB, x.PeakMiB, x.Seconds, x.RowsPerSecond)
+			peaks := make([]string, len(x.Peaks))
+			for i, p := range x.Peaks {
+				peaks[i] = strconv.FormatFloat(p, 'f', 1, 64)
+			}
+			fmt.Fprintf(tw, "%d\t%s..%s\t%.1f\t%.1f\t%s\t%.2f\t%.0f\t\n", x.Rows, x.Start, x.End, x.IdleMiB, x.PeakMiB, strings.Join(peaks, " "), x.Seconds, x.RowsPerSecond)
 		}
 		tw.Flush()
 		if len(a.Exports) == 2 {
