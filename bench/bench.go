@@ -187,6 +187,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	rep.Targets = targets(rep)
+	rep.Machine.LoadEnd = loadAvg()
 	return rep, nil
 }
 

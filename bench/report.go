@@ -57,15 +57,33 @@ type Machine struct {
 	ClickHouse string `json:"clickhouse_version"`
 	Commit     string `json:"commit"`
 	OS         string `json:"os"`
+	// LoadStart and LoadEnd are /proc/loadavg's 1-, 5- and 15-minute load
+	// averages when the run began and ended: anything else running on the
+	// machine shows here.
+	LoadStart string `json:"loadavg_start"`
+	LoadEnd   string `json:"loadavg_end"`
 }
 
 func readMachine() Machine {
 	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, Commit: commit()}
 	m.CPUModel = procField("/proc/cpuinfo", "model name")
+	m.LoadStart = loadAvg()
 	if kb, err := strconv.ParseFloat(strings.Fields(procField("/proc/meminfo", "MemTotal") + " 0")[0], 64); err == nil && kb > 0 {
 		m.MemoryGiB = strconv.FormatFloat(kb/(1<<20), 'f', 1, 64)
 	}
 	return m
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // procField returns the value of the first "name: value" line of a /proc file.
@@ -196,7 +214,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteTable writes the human-readable summary.
 func (r *Report) WriteTable(w io.Writer) {
 	m := r.Machine
-	fmt.Fprintf(w, "machine: %d CPUs (%s), %s GiB, %s, ClickHouse %s, commit %s\n", m.CPUs, m.CPUModel, m.MemoryGiB, m.GoVersion, m.ClickHouse, m.Commit)
+	fmt.Fprintf(w, "machine: %d CPUs (%s), %s GiB, %s, ClickHouse %s, commit %s; load average %s at the start, %s at the end\n",
+		m.CPUs, m.CPUModel, m.MemoryGiB, m.GoVersion, m.ClickHouse, m.Commit, m.LoadStart, m.LoadEnd)
 	d := r.Dataset
 	shape := "recorded"
 	if d.Seed != nil {
