@@ -199,6 +199,15 @@ type NetHTTPSide struct {
 	// for both sides, ClickHouse (another process) excluded.
 	CPUPerRequest float64  `json:"bench_cpu_us_per_request"`
 	ErrorSamples  []string `json:"error_samples,omitempty"`
+	// Rounds are each round's seconds and CPU per request, which show how
+	// much the figures vary between rounds of the same server.
+	Rounds []NetHTTPRound `json:"rounds"`
+}
+
+// NetHTTPRound is one round of one server.
+type NetHTTPRound struct {
+	Seconds       float64 `json:"seconds"`
+	CPUPerRequest float64 `json:"bench_cpu_us_per_request"`
 }
 
 // NetHTTPAnchor compares the service's fasthttp stack with net/http on the
@@ -247,13 +256,17 @@ func (e *env) netHTTPAnchor(ctx context.Context, reqs []Request) (*NetHTTPAnchor
 	for _, s := range []*acc{fh, nh, nh, fh} {
 		before, start := cpuTime(), time.Now()
 		rp := replayN(ctx, s.c, cases, e.cfg.Concurrency, time.Hour, int64(n), io.Discard)
-		s.cpu += cpuTime() - before
-		s.wall += time.Since(start)
+		cpu, wall := cpuTime()-before, time.Since(start)
+		s.cpu += cpu
+		s.wall += wall
+		if rp.Total.Count > 0 {
+			s.out.Rounds = append(s.out.Rounds, NetHTTPRound{Seconds: round3(wall.Seconds()), CPUPerRequest: round3(float64(cpu.Microseconds()) / float64(rp.Total.Count))})
+		}
 		s.out.Count += rp.Total.Count
 		s.out.Errors += rp.Total.Errors + rp.Total.Rejected
 		s.out.ErrorSamples = appendUpTo(s.out.ErrorSamples, append(rp.Total.ErrorSamples, rp.Total.RejectedSamples...), 3)
 		s.durs = append(s.durs, rp.durations...)
-		e.log("  %s: %d requests in %.1fs", s.out.Name, rp.Total.Count, rp.Seconds)
+		e.log("  %s: %d requests in %.1fs, %.0f us CPU per request", s.out.Name, rp.Total.Count, wall.Seconds(), float64(cpu.Microseconds())/float64(max(1, rp.Total.Count)))
 	}
 	for _, s := range []*acc{fh, nh} {
 		s.out.Seconds = round3(s.wall.Seconds())

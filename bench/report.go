@@ -256,9 +256,13 @@ func (r *Report) WriteTable(w io.Writer) {
 	if a := r.NetHTTP; a != nil {
 		fmt.Fprintf(w, "\nutilization route, fasthttp service vs net/http + encoding/json variant (%d workers, 2 rounds of the same %d requests each):\n", a.Concurrency, a.Requests)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "server\trequests\terrors\tseconds\treq/s\tp50 ms\tp99 ms\tbench CPU us/req\t")
+		fmt.Fprintln(tw, "server\trequests\terrors\tseconds\treq/s\tp50 ms\tp99 ms\tbench CPU us/req\tper round\t")
 		for _, s := range []NetHTTPSide{a.FastHTTP, a.NetHTTP} {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.0f\t\n", s.Name, s.Count, s.Errors, s.Seconds, s.Throughput, s.P50, s.P99, s.CPUPerRequest)
+			var rounds []string
+			for _, r := range s.Rounds {
+				rounds = append(rounds, fmt.Sprintf("%.1fs %.0fus", r.Seconds, r.CPUPerRequest))
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.0f\t%s\t\n", s.Name, s.Count, s.Errors, s.Seconds, s.Throughput, s.P50, s.P99, s.CPUPerRequest, strings.Join(rounds, ", "))
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "fasthttp/net-http: throughput %.3fx, CPU per request %.3fx\n", a.ThroughputRatio, a.CPURatio)
