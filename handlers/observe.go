@@ -184,3 +184,30 @@ func incomingRequestID(ctx *fasthttp.RequestCtx) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// SupportsBodyWriteTo makes fasthttp frame what WriteTo writes as chunks
+// instead of reading the stream 4 KiB at a time and flushing each.
+func (b *bodyStream) SupportsBodyWriteTo() bool { return true }
+
+// WriteTo copies the stream in reads as large as the producer's writes
+// (64 KiB CSV flushes), one chunk and one flush each.
+func (b *bodyStream) WriteTo(w io.Writer) (int64, error) {
+	buf := make([]byte, 80<<10)
+	var total int64
+	for {
+		n, err := b.Read(buf)
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
