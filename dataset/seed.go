@@ -1021,7 +1021,7 @@ func writeSeedRequests(dir string, clients []*seedClient, seed uint64) error {
 		}
 		feature := requestFeatures[i%len(requestFeatures)]
 		extra := requestFeatures[r.IntN(len(requestFeatures))]
-		if r.IntN(4) != 0 {
+		if r.IntN(4) != 0 || sameParameter(feature, extra) {
 			extra = ""
 		}
 		bw.WriteString(requestLine(r, c, feature, extra))
@@ -1032,6 +1032,13 @@ func writeSeedRequests(dir string, clients []*seedClient, seed uint64) error {
 		return fmt.Errorf("cannot write %s in %s: %w", RequestsFile, dir, err)
 	}
 	return o.commit()
+}
+
+// sameParameter reports whether two features set the same query parameter,
+// which the API refuses as given twice.
+func sameParameter(a, b string) bool {
+	filter := func(f string) bool { return f == "discovered" || f == "dropped_off" }
+	return a == b || filter(a) && filter(b)
 }
 
 // seedQuery builds a query string in the order its parameters are added.

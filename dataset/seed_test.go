@@ -549,3 +549,28 @@ func TestSeedParseScaleErrors(t *testing.T) {
 		t.Errorf("Generate with scale huge = %v, want an error naming it", err)
 	}
 }
+
+func TestSeedRequestsNeverRepeatAParameter(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3, 4, 5} {
+		dir := t.TempDir()
+		if _, err := Generate(dir, SeedOptions{Scale: ScaleTiny, Seed: seed}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, RequestsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			_, query, _ := strings.Cut(line, "?")
+			v, err := url.ParseQuery(query)
+			if err != nil {
+				t.Fatalf("seed %d: %q: %v", seed, line, err)
+			}
+			for k, vals := range v {
+				if len(vals) > 1 {
+					t.Fatalf("seed %d: %s repeats %s", seed, line, k)
+				}
+			}
+		}
+	}
+}
