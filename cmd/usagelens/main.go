@@ -1,5 +1,5 @@
 // Command usagelens is the usagelens service and its tools: serve, migrate,
-// seed, load and token.
+// seed, load, token and bench.
 package main
 
 import (
