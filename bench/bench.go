@@ -250,11 +250,11 @@ func (e *env) setup(ctx context.Context, rep *Report) error {
 		e.httpURL = "http://" + net.JoinHostPort(host, "8123") + "/"
 	}
 	e.httpURL = withAuth(e.httpURL, opts.Auth.Username, opts.Auth.Password, e.database)
-	if e.conn, err = openCH(ctx, e.dsn, e.cfg.Concurrency+4); err != nil {
+	if e.conn, err = chschema.Connect(ctx, e.dsn, e.cfg.Concurrency+4); err != nil {
 		return err
 	}
 	e.defer_(func() { e.conn.Close() })
-	if e.raw, err = openCH(ctx, e.dsn, e.cfg.Concurrency+4); err != nil {
+	if e.raw, err = chschema.Connect(ctx, e.dsn, e.cfg.Concurrency+4); err != nil {
 		return err
 	}
 	e.defer_(func() { e.raw.Close() })
@@ -302,26 +302,6 @@ func withAuth(base, user, password, database string) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-func openCH(ctx context.Context, dsn string, conns int) (driver.Conn, error) {
-	opts, err := clickhouse.ParseDSN(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("ClickHouse DSN %q: %w", dsn, err)
-	}
-	opts.MaxOpenConns, opts.MaxIdleConns = conns, conns
-	opts.DialTimeout = 5 * time.Second
-	conn, err := clickhouse.Open(opts)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open ClickHouse at %s: %w", opts.Addr, err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := conn.Ping(pctx); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("ClickHouse at %s does not answer: %w", opts.Addr, err)
-	}
-	return conn, nil
 }
 
 // startService serves the real API (handlers.Server on fasthttp, with the

@@ -75,7 +75,7 @@ func serve(c serveConfig) error {
 		defer func() { log.Info("stopping managed clickhouse-server"); _ = srv.Stop() }()
 		c.dsn = srv.DSN()
 	}
-	conn, err := openClickHouse(ctx, c.dsn, c.maxConns)
+	conn, err := chschema.Connect(ctx, c.dsn, c.maxConns)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func runMigrate(args []string) error {
 		return errors.New("--clickhouse-dsn (or CLICKHOUSE_DSN) is required")
 	}
 	ctx := context.Background()
-	conn, err := openClickHouse(ctx, *dsn, 2)
+	conn, err := chschema.Connect(ctx, *dsn, 2)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func runLoad(args []string) error {
 		return errors.New("usage: usagelens load --clickhouse-dsn DSN DIR")
 	}
 	ctx := context.Background()
-	conn, err := openClickHouse(ctx, *dsn, 4)
+	conn, err := chschema.Connect(ctx, *dsn, 4)
 	if err != nil {
 		return err
 	}
