@@ -73,25 +73,16 @@ type raw struct {
 	points, clientUsers                                          uint64
 	sortKey                                                      string
 	after                                                        uint8
-	sortValue                                                    any
 }
 
 type aggregates struct{ users, ms, buckets, sessions uint64 }
 
-func (w *raw) dest(sortBy string) []any {
-	w.sortValue = new(string)
-	switch sortBy {
-	case "canonical_name":
-	case "avg_time":
-		w.sortValue = new(int64)
-	default:
-		w.sortValue = new(uint64)
-	}
+func (w *raw) dest() []any {
 	return []any{&w.appID, &w.catalogID, &w.name, &w.logo, &w.typ, &w.vendorID, &w.vendorName, &w.vendorURL,
 		&w.categoryIDs, &w.categoryNames, &w.favorite, &w.approved, &w.licenses, &w.risk,
 		&w.cur.users, &w.cur.ms, &w.cur.buckets, &w.cur.sessions, &w.points,
 		&w.cmp.users, &w.cmp.ms, &w.cmp.buckets, &w.cmp.sessions,
-		&w.clientUsers, &w.sortKey, w.sortValue, &w.after}
+		&w.clientUsers, &w.sortKey, &w.after}
 }
 
 // Page is one page of a utilization result.
@@ -166,7 +157,7 @@ func OpenUtilization(ctx context.Context, conn driver.Conn, r *Utilization) (*Ut
 		return nil, fmt.Errorf("cannot run utilization query: %w", err)
 	}
 	u := &UtilizationRows{rows: rows, req: r}
-	u.dest = u.w.dest(r.SortBy)
+	u.dest = u.w.dest()
 	return u, nil
 }
 

@@ -111,8 +111,7 @@ func UtilizationSQL(r *Utilization) Statement {
     cur_users, cur_ms, cur_buckets, cur_sessions, cur_points,
     %[1]s,
     (SELECT uniqExact(user_id) FROM app_usage_reports WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND %[2]s) AS client_users,
-    toString(%[3]s) AS sort_key_text,
-    %[3]s AS sort_key,
+    toString(%[3]s AS sort_key) AS sort_key_text,
     %[4]s AS after_cursor
 FROM
 (
