@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -109,7 +110,16 @@ func TestServeManagesItsOwnClickHouse(t *testing.T) {
 	if n := managedServers(dataDir); n != 1 {
 		t.Fatalf("%d clickhouse-server processes for %s, want 1", n, dataDir)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	stopServe(t, cmd, &logs)
+	if n := managedServers(dataDir); n != 0 {
+		t.Fatalf("%d clickhouse-server processes left behind", n)
+	}
+}
+
+// stopServe sends SIGTERM and waits up to 40s for a clean exit.
+func stopServe(t *testing.T, cmd *exec.Cmd, logs fmt.Stringer) {
+	t.Helper()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -118,10 +128,7 @@ func TestServeManagesItsOwnClickHouse(t *testing.T) {
 			t.Fatalf("serve exited with %v; logs:\n%s", err, logs.String())
 		}
 	case <-time.After(40 * time.Second):
-		t.Fatalf("serve did not stop after SIGTERM")
-	}
-	if n := managedServers(dataDir); n != 0 {
-		t.Fatalf("%d clickhouse-server processes left behind", n)
+		t.Fatalf("serve did not stop after SIGTERM; logs:\n%s", logs.String())
 	}
 }
 

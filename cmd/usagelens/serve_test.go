@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -95,17 +94,7 @@ func TestServeShutdownOrderAndPprof(t *testing.T) {
 		}
 	}
 
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve exited with %v; logs:\n%s", err, logs.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatalf("serve did not stop after SIGTERM; logs:\n%s", logs.String())
-	}
+	stopServe(t, cmd, &logs)
 	out := logs.String()
 	last := -1
 	for _, step := range []string{"shutting down", "in-flight requests finished", "closing the ClickHouse pool", "stopping managed clickhouse-server"} {
