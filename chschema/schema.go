@@ -21,11 +21,18 @@ import (
 //go:embed migrations/*.sql
 var files embed.FS
 
-// Migration is one numbered schema step.
+// Migration is one numbered schema step: SQL text, or, for a step SQL
+// cannot express on every server version, a Go function.
 type Migration struct {
 	Version int
 	Name    string
 	text    string
+	run     func(context.Context, driver.Conn) error
+}
+
+// goMigrations are the steps written in Go.
+var goMigrations = []Migration{
+	{Version: 2, Name: "0002_app_name_key", run: addNameKey},
 }
 
 // Migrations returns the embedded migrations in version order.
@@ -49,6 +56,8 @@ func Migrations() ([]Migration, error) {
 		}
 		ms = append(ms, Migration{Version: v, Name: base, text: string(b)})
 	}
+	ms = append(ms, goMigrations...)
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	return ms, nil
 }
 
@@ -62,8 +71,12 @@ func Latest() int {
 }
 
 // Statements renders m for a server with the given features and splits it
-// into single statements (ClickHouse takes one per query).
+// into single statements (ClickHouse takes one per query). A Go step has
+// none.
 func (m Migration) Statements(f Features) ([]string, error) {
+	if m.run != nil {
+		return nil, nil
+	}
 	t, err := template.New(m.Name).Funcs(f.funcs()).Parse(m.text)
 	if err != nil {
 		return nil, fmt.Errorf("cannot parse migration %s: %w", m.Name, err)
@@ -128,6 +141,12 @@ func Migrate(ctx context.Context, conn driver.Conn) (applied []string, err error
 }
 
 func apply(ctx context.Context, conn driver.Conn, m Migration, f Features) error {
+	if m.run != nil {
+		if err := m.run(ctx, conn); err != nil {
+			return fmt.Errorf("cannot apply migration %s: %w", m.Name, err)
+		}
+		return record(ctx, conn, m)
+	}
 	stmts, err := m.Statements(f)
 	if err != nil {
 		return err
@@ -137,9 +156,13 @@ func apply(ctx context.Context, conn driver.Conn, m Migration, f Features) error
 			return fmt.Errorf("cannot apply migration %s, statement %d: %w", m.Name, i+1, err)
 		}
 	}
+	return record(ctx, conn, m)
+}
+
+func record(ctx context.Context, conn driver.Conn, m Migration) error {
 	// INSERT ... SELECT: an INSERT ... VALUES with bound arguments makes the
 	// native protocol wait for data blocks that never come.
-	err = conn.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) SELECT toUInt32(?), ?, now()",
+	err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) SELECT toUInt32(?), ?, now()",
 		m.Version, m.Name)
 	if err != nil {
 		return fmt.Errorf("cannot record migration %s: %w", m.Name, err)

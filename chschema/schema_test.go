@@ -2,6 +2,8 @@ package chschema_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,5 +87,54 @@ func TestParseVersionRejectsGarbage(t *testing.T) {
 		if _, err := chschema.ParseVersion(v); err == nil {
 			t.Errorf("ParseVersion(%q) accepted", v)
 		}
+	}
+}
+
+// TestNameKeyMigrationBackfills takes a database back to version 1 (no
+// apps.name_key, apps loaded then) and migrates it: the column appears and
+// the old rows get their folded keys (worked out by hand), newer versions
+// of themselves.
+func TestNameKeyMigrationBackfills(t *testing.T) {
+	conn := chtest.Open(t, chtest.NewDB(t))
+	ctx := context.Background()
+	for _, q := range []string{
+		"ALTER TABLE apps DROP COLUMN name_key",
+		"DROP TABLE schema_migrations",
+		`INSERT INTO apps (client_id, app_id, catalog_app_id, canonical_name, type, vendor_id, vendor_name, vendor_url, category_ids, category_names, is_favorite, is_approved, version)
+SELECT toUUID('c0000000-0000-4000-8000-000000000001'), toUUID(concat('a0000000-0000-4000-8000-00000000000', toString(number))), toUUID('ca000000-0000-4000-8000-000000000001'),
+    ['ΣΊΣΥΦΟΣ', 'Straße', 'ﬁle'][number + 1], 'desktop', toUUID('f0000000-0000-4000-8000-000000000001'), 'V', 'https://v.example', [], [], 0, 0, 5
+FROM system.numbers LIMIT 3`,
+	} {
+		if err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	applied, err := chschema.Migrate(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(applied, "0002_app_name_key") {
+		t.Fatalf("applied %v, want 0002_app_name_key among them", applied)
+	}
+	rows, err := conn.Query(ctx, "SELECT canonical_name, name_key, version FROM apps FINAL ORDER BY app_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var name, key string
+		var v uint64
+		if err := rows.Scan(&name, &key, &v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s=%s@%d", name, key, v))
+	}
+	want := []string{"ΣΊΣΥΦΟΣ=σίσυφοσ@6", "Straße=strasse@6", "ﬁle=file@6"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("apps after migration: %v, want %v", got, want)
+	}
+	if applied, err := chschema.Migrate(ctx, conn); err != nil || len(applied) != 0 {
+		t.Fatalf("third Migrate applied %v, %v", applied, err)
 	}
 }

@@ -263,7 +263,8 @@ func (s *Server) logTail() string {
 func (s *Server) configPath() string { return filepath.Join(s.Dir, "config.xml") }
 
 // writeConfig writes a self-contained config: loopback only, two ports, all
-// paths under Dir, and the default user without a password. The <yandex>
+// paths under Dir, the default user without a password, and system.query_log
+// (queries are logged when a query asks for it with log_queries). The <yandex>
 // root is read by 18.16 and by current releases alike.
 func (s *Server) writeConfig() error {
 	p := func(sub string) string { return filepath.Join(s.Dir, sub) + "/" }
@@ -279,6 +280,7 @@ func (s *Server) writeConfig() error {
   <format_schema_path>` + p("format_schemas") + `</format_schema_path>
   <mark_cache_size>536870912</mark_cache_size>
   <max_concurrent_queries>200</max_concurrent_queries>
+  <query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>7500</flush_interval_milliseconds></query_log>
   <users>
     <default>
       <password></password>

@@ -9,6 +9,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
+
+	"github.com/usagelens/usagelens/fold"
 )
 
 // dims are the small tables of a dataset directory, held in memory while
@@ -145,9 +147,9 @@ func (d *dims) insert(ctx context.Context, conn driver.Conn, version uint64) err
 	if err != nil {
 		return err
 	}
-	err = insertRows(ctx, conn, "INSERT INTO apps (client_id, app_id, catalog_app_id, canonical_name, logo, type, vendor_id, vendor_name, vendor_url, category_ids, category_names, is_favorite, is_approved, license_count, risk_level, version)", len(d.apps), func(b driver.Batch, i int) error {
+	err = insertRows(ctx, conn, "INSERT INTO apps (client_id, app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url, category_ids, category_names, is_favorite, is_approved, license_count, risk_level, version)", len(d.apps), func(b driver.Batch, i int) error {
 		a := d.apps[i]
-		return b.Append(a.clientID, a.id, a.catalogID, a.name, a.logo, a.typ, a.vendorID, a.vendorName, a.vendorURL,
+		return b.Append(a.clientID, a.id, a.catalogID, a.name, fold.Key(a.name), a.logo, a.typ, a.vendorID, a.vendorName, a.vendorURL,
 			a.categoryIDs, a.categoryNames, a.favorite, a.approved, a.licenses, a.riskLevel, version)
 	})
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/usagelens/usagelens/chschema"
 )
 
 // chunkRows is how many usage rows travel together from the parser to the
@@ -109,7 +111,7 @@ func (p *usageParser) parse(line []byte, c *usageChunk) error {
 	return nil
 }
 
-var usageKinds = []string{"a UUID", "a date (YYYY-MM-DD) from 1970-01-01 to 2105-12-31", "a UUID", "a UUID",
+var usageKinds = []string{"a UUID", "a date (YYYY-MM-DD) in " + chschema.DayRange, "a UUID", "a UUID",
 	"a whole number of milliseconds", "a whole number from 0 to 4294967295"}
 
 func (p *usageParser) split(line []byte) ([]string, error) {
@@ -147,7 +149,7 @@ func (p *usageParser) date(s string) (time.Time, error) {
 		return p.lastValue, nil
 	}
 	t, err := time.Parse(DateLayout, s)
-	if err != nil || len(s) != 10 || t.Year() < 1970 || t.Year() > 2105 {
+	if err != nil || len(s) != 10 || !chschema.InDayRange(t) {
 		return time.Time{}, errors.New("bad date")
 	}
 	p.lastDate, p.lastValue = s, t

@@ -138,14 +138,23 @@ func mint(t *testing.T, clientID string, ttl time.Duration) string {
 
 func loadFixture(t *testing.T, conn driver.Conn) {
 	t.Helper()
+	if _, err := dataset.Load(context.Background(), conn, writeFixture(t, nil, nil), nil); err != nil {
+		t.Fatalf("cannot load the fixture: %v", err)
+	}
+}
+
+// writeFixture writes the fixture, with extra app and usage lines in the
+// fixture's own shapes, as a dataset directory.
+func writeFixture(t *testing.T, extraApps, extraUsage []string) string {
+	t.Helper()
 	dir := t.TempDir()
 	var apps, usage strings.Builder
 	apps.WriteString(strings.Join(dataset.AppsHeader, ",") + "\n")
-	for _, a := range fixtureApps {
+	for _, a := range append(fixtureApps[:len(fixtureApps):len(fixtureApps)], extraApps...) {
 		apps.WriteString(client + "," + a + "\n")
 	}
 	usage.WriteString(strings.Join(dataset.UsageHeader, ",") + "\n")
-	for _, u := range fixtureUsage {
+	for _, u := range append(fixtureUsage[:len(fixtureUsage):len(fixtureUsage)], extraUsage...) {
 		d, rest, _ := strings.Cut(u, ",")
 		usage.WriteString(client + "," + d + "," + rest + "\n")
 	}
@@ -162,9 +171,7 @@ func loadFixture(t *testing.T, conn driver.Conn) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := dataset.Load(context.Background(), conn, dir, nil); err != nil {
-		t.Fatalf("cannot load the fixture: %v", err)
-	}
+	return dir
 }
 
 // get requests path+query with the client's token (or tok if given).

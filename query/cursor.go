@@ -56,12 +56,16 @@ func truncate(s string, n int) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
+// cursorKeys names the form of the sort keys cursors carry; a cursor of
+// an older form (lowerUTF8 name keys) no longer matches.
+const cursorKeys = "fold1"
+
 // Fingerprint identifies everything that decides a result's rows and
 // order, so a cursor cannot be replayed against another result.
 func (r *Utilization) Fingerprint() string {
 	h := fnv.New64a()
 	day := func(t time.Time) string { return t.Format(time.DateOnly) }
-	parts := []string{r.ClientID, r.Granularity, day(r.Period.Start), day(r.Period.End), r.Filter, r.Q,
+	parts := []string{cursorKeys, r.ClientID, r.Granularity, day(r.Period.Start), day(r.Period.End), r.Filter, r.Q,
 		strings.Join(r.CategoryIDs, ","), strings.Join(r.VendorIDs, ","), strings.Join(r.DepartmentIDs, ","),
 		optBool(r.IsFavorite), optBool(r.IsApproved), r.SortBy, strconv.FormatBool(r.Desc)}
 	if r.Compare != nil {

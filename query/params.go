@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/usagelens/usagelens/chschema"
 )
 
 // MaxRangeDays bounds both periods.
@@ -166,8 +168,8 @@ func (p *parser) date(name string, required bool) (time.Time, bool) {
 		p.fail(paramErr(name, s, fmt.Sprintf("%s %q is not a valid date (YYYY-MM-DD)", name, s)))
 		return time.Time{}, false
 	}
-	if t.Year() < 1970 || t.Year() > 2105 {
-		p.fail(paramErr(name, s, fmt.Sprintf("%s %q is outside 1970-01-01..2105-12-31", name, s)))
+	if !chschema.InDayRange(t) {
+		p.fail(paramErr(name, s, fmt.Sprintf("%s %q is outside %s", name, s, chschema.DayRange)))
 		return time.Time{}, false
 	}
 	return t, true

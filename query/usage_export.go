@@ -42,9 +42,12 @@ func ParseUsageExport(clientID string, v url.Values) (*UsageExport, error) {
 // UsageExportColumns is the CSV header of the usage export.
 var UsageExportColumns = []string{"activity_date", "application_id", "app_name", "user_id", "department_ids", "total_active_ms", "total_session_count"}
 
-// UsageExportSQL selects one row per (day, app, user) in key order. App
-// names and each user's departments come from two nested ANY LEFT JOINs
-// (one JOIN per SELECT on ClickHouse 18.16).
+// UsageExportSQL selects one row per (day, app, user), ordered by day, then
+// app id and user id as text: ClickHouse orders UUIDs by their lower half
+// first, which is not the order a reader of the file sees. App names and
+// each user's departments come from two nested ANY LEFT JOINs (one JOIN per
+// SELECT on ClickHouse 18.16), each joined subquery with an alias (current
+// releases require one).
 func UsageExportSQL(r *UsageExport) Statement {
 	args := []any{
 		clickhouse.Named("client", r.ClientID),
@@ -69,18 +72,18 @@ FROM
         SELECT activity_date, application_id, user_id, total_active_ms, total_session_count
         FROM app_usage_reports
         WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end)` + where + `
-    )
+    ) AS usage
     ANY LEFT JOIN
     (
         SELECT app_id AS application_id, canonical_name AS app_name FROM apps FINAL WHERE client_id = toUUID(@client)
-    ) USING application_id
-)
+    ) AS app USING application_id
+) AS named
 ANY LEFT JOIN
 (
     SELECT user_id, groupUniqArray(toString(department_id)) AS departments
     FROM user_departments WHERE client_id = toUUID(@client) GROUP BY user_id
-) USING user_id
-ORDER BY activity_date, application_id, user_id`
+) AS dept USING user_id
+ORDER BY activity_date, toString(application_id), toString(user_id)`
 	return Statement{SQL: sql, Args: args}
 }
 

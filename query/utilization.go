@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/usagelens/usagelens/fold"
 )
 
 // Statement is SQL text built only from constants and allowlisted names,
@@ -16,11 +18,12 @@ type Statement struct {
 }
 
 // sortColumns is the allowlist of sort_by values and the SQL sort key of
-// each. avg_time's key is -1 for apps without activity, so they sort as the
+// each. Names sort by name_key, folded in Go when apps are loaded (package
+// fold), so the order is the same on every server version. avg_time's key is -1 for apps without activity, so they sort as the
 // lowest value; ClickHouse evaluates both branches of if(), hence the
 // greatest() guard against dividing by zero.
 var sortColumns = map[string]string{
-	"canonical_name": "lowerUTF8(canonical_name)",
+	"canonical_name": "name_key",
 	"unique_users":   "cur_users",
 	"active_time":    "cur_ms",
 	"avg_time":       "if(cur_buckets = 0, toInt64(-1), toInt64(intDiv(cur_ms, greatest(cur_buckets, 1))))",
@@ -104,22 +107,22 @@ func UtilizationSQL(r *Utilization) Statement {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, `SELECT
-    toString(app_id), toString(catalog_app_id), canonical_name, logo, type,
+    toString(app_id), toString(catalog_app_id), canonical_name, logo, CAST(type AS String),
     toString(vendor_id), vendor_name, vendor_url,
     arrayMap(x -> toString(x), category_ids), category_names,
     is_favorite, is_approved, license_count, risk_level,
     cur_users, cur_ms, cur_buckets, cur_sessions, cur_points,
     %[1]s,
-    (SELECT uniqExact(user_id) FROM app_usage_reports WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND %[2]s) AS client_users,
+    assumeNotNull((SELECT uniqExact(user_id) FROM app_usage_reports WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND %[2]s)) AS client_users,
     toString(%[3]s AS sort_key) AS sort_key_text,
     %[4]s AS after_cursor
 FROM
 (
-    SELECT app_id, catalog_app_id, canonical_name, logo, type, vendor_id, vendor_name, vendor_url,
+    SELECT app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url,
         category_ids, category_names, is_favorite, is_approved, license_count, risk_level
     FROM apps FINAL
     WHERE client_id = toUUID(@client)%[5]s
-)
+) AS app
 ANY LEFT JOIN
 (
     SELECT application_id AS app_id,
@@ -132,7 +135,7 @@ ANY LEFT JOIN
     FROM app_usage_reports
     WHERE client_id = toUUID(@client) AND activity_date >= toDate(@scan_from) AND activity_date <= toDate(@scan_to)
     GROUP BY application_id
-) USING app_id
+) AS used USING app_id
 WHERE %[8]s
 ORDER BY after_cursor DESC, sort_key %[9]s, app_id %[9]s
 %[10]s`,
@@ -146,8 +149,8 @@ func appFilters(r *Utilization) (string, []any) {
 	var w strings.Builder
 	var args []any
 	if r.Q != "" {
-		w.WriteString("\n        AND positionCaseInsensitiveUTF8(canonical_name, @q) > 0")
-		args = append(args, clickhouse.Named("q", r.Q))
+		w.WriteString("\n        AND position(name_key, @q) > 0")
+		args = append(args, clickhouse.Named("q", fold.Key(r.Q)))
 	}
 	if len(r.CategoryIDs) > 0 {
 		w.WriteString("\n        AND hasAny(category_ids, arrayMap(x -> toUUID(x), @categories))")

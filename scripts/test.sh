@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# The test command: installs ClickHouse when missing, checks formatting and
-# vet, then runs every test against real private ClickHouse servers.
+# The test command: installs ClickHouse 18.16 when missing and fetches
+# current ClickHouse as the chDB library once, checks formatting and vet,
+# then runs every test against real private ClickHouse servers, and the
+# cross-version test on both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-clickhouse.sh
+# Current ClickHouse for the cross-version test (chDB, fetched once).
+CHDB_LIB="$(bash scripts/ensure-chdb.sh)"
+export CHDB_LIB
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
   echo "gofmt would change: $unformatted" >&2

@@ -35,6 +35,10 @@ var (
 func Main(m *testing.M) {
 	code := m.Run()
 	stop()
+	if chdbOnce.s != nil {
+		chdbOnce.s.Close()
+		os.RemoveAll(chdbOnce.dir)
+	}
 	os.Exit(code)
 }
 

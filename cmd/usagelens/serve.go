@@ -211,7 +211,7 @@ func seedDemo(ctx context.Context, conn driver.Conn, dataDir string, log *slog.L
 // printDemo prints a token for the demo's biggest client and requests to try.
 func printDemo(ctx context.Context, conn driver.Conn, key []byte, listen string) {
 	var client string
-	err := conn.QueryRow(ctx, "SELECT toString(client_id) FROM app_usage_reports GROUP BY client_id ORDER BY count() DESC LIMIT 1").Scan(&client)
+	err := conn.QueryRow(ctx, "SELECT toString(client_id) FROM app_usage_reports GROUP BY client_id ORDER BY count() DESC, client_id LIMIT 1").Scan(&client)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cannot pick a demo client: %v\n", err)
 		return
