@@ -98,10 +98,14 @@ func TestNameSearchFoldsInGo(t *testing.T) {
 // TestUsageExportOrdersIDsAsText: on 2026-03-01 Gamma (a0…07), Later App
 // (a0…08) and Ⅻ Clock (a1…07) are used. ClickHouse compares UUIDs by their
 // lower half first, which would put a1…07 before a0…08; the file is in the
-// order a reader sorting it as text expects.
+// order a reader sorting it as text expects. Users …0ff and …100 differ
+// only in the last bytes of their lower half, in an order that reading
+// those bytes as a little-endian number would reverse.
 func TestUsageExportOrdersIDsAsText(t *testing.T) {
 	conn := chtest.Open(t, chtest.NewDB(t))
-	extra := []string{"2026-03-01," + appRoman + "," + user1 + ",9,1", "2026-03-01," + appRoman + "," + user2 + ",8,1"}
+	const userFF, user100 = "b0000000-0000-4000-8000-0000000000ff", "b0000000-0000-4000-8000-000000000100"
+	extra := []string{"2026-03-01," + appRoman + "," + user100 + ",7,1", "2026-03-01," + appRoman + "," + user1 + ",9,1",
+		"2026-03-01," + appRoman + "," + userFF + ",6,1", "2026-03-01," + appRoman + "," + user2 + ",8,1"}
 	if _, err := dataset.Load(context.Background(), conn, writeFixture(t, foldingApps, extra), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +117,8 @@ func TestUsageExportOrdersIDsAsText(t *testing.T) {
 		"2026-03-01," + appLater + ",Later App," + user1 + "," + dept1 + ",40,1",
 		"2026-03-01," + appRoman + ",Ⅻ Clock," + user1 + "," + dept1 + ",9,1",
 		"2026-03-01," + appRoman + ",Ⅻ Clock," + user2 + "," + dept1 + ";" + dept2 + ",8,1",
+		"2026-03-01," + appRoman + ",Ⅻ Clock," + userFF + ",,6,1",
+		"2026-03-01," + appRoman + ",Ⅻ Clock," + user100 + ",,7,1",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
