@@ -14,8 +14,11 @@ if [ -f "$lib" ] && [ -f "$lib.ok" ]; then
   exit 0
 fi
 if ! command -v npm >/dev/null 2>&1; then
-  echo "npm not found: install it (apt-get install -y npm) to fetch chDB" >&2
-  exit 1
+  echo "npm not found: installing it with apt-get (it fetches chDB from the npm registry)" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq npm >/dev/null
 fi
 mkdir -p "$dir"
 work=$(mktemp -d)
