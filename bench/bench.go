@@ -32,6 +32,7 @@ import (
 	"github.com/usagelens/usagelens/dataset"
 	"github.com/usagelens/usagelens/handlers"
 	"github.com/usagelens/usagelens/observability"
+	"github.com/usagelens/usagelens/store"
 )
 
 // Mixes of replayed traffic.
@@ -312,9 +313,10 @@ func (e *env) startService(ctx context.Context) error {
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
 	e.key = []byte(hex.EncodeToString(raw))
-	api := &handlers.Server{CH: e.conn, Key: e.key, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Metrics: observability.NewMetrics(), QueryTimeout: 60 * time.Second, ExportTimeout: 30 * time.Minute}
-	hs := api.NewHTTPServer(handlers.DefaultLimits(api.ExportTimeout))
+	metrics := observability.NewMetrics()
+	srv := handlers.New(handlers.Config{Store: store.New(e.conn, metrics.ObserveQuery), Key: e.key,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: metrics, QueryTimeout: 60 * time.Second, ExportTimeout: 30 * time.Minute})
+	hs := srv.NewHTTPServer(handlers.DefaultLimits(srv.ExportTimeout))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("cannot listen on a loopback port: %w", err)

@@ -5,69 +5,42 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
+	"github.com/usagelens/usagelens/api"
 	"github.com/usagelens/usagelens/auth"
+	"github.com/usagelens/usagelens/errs"
+	"github.com/usagelens/usagelens/handlers"
 	"github.com/usagelens/usagelens/observability"
 	"github.com/usagelens/usagelens/query"
+	"github.com/usagelens/usagelens/store"
 )
 
 // NetHTTPUtilization serves GET /v2/clients/{client_id}/analytics/apps/utilization
 // with net/http and encoding/json instead of fasthttp: the same token check,
-// client lookup, parameter parsing, query (query.FetchPage), metrics, log
-// line and JSON shape as the service, so that comparing the two shows what
-// the HTTP stack costs. Only the bench uses it.
+// store (client lookup, query, metrics, error kinds), parameter parsing,
+// log line and JSON shape as the service, so that comparing the two shows
+// what the HTTP stack costs. Only the bench uses it.
 type NetHTTPUtilization struct {
-	CH           driver.Conn
+	Store        *store.Store
 	Key          []byte
 	Log          *slog.Logger
 	Metrics      *observability.Metrics
 	QueryTimeout time.Duration
-
-	known sync.Map // client id -> struct{}, clients seen to exist
 }
-
-const netHTTPRoute = "/v2/clients/{client_id}/analytics/apps/utilization"
 
 // Handler returns the routed handler.
 func (h *NetHTTPUtilization) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+netHTTPRoute, h.utilization)
+	mux.HandleFunc("GET "+api.RouteUtilization, h.utilization)
 	return mux
-}
-
-type nhPeriod struct {
-	StartDate        string  `json:"start_date"`
-	EndDate          string  `json:"end_date"`
-	CompareStartDate *string `json:"compare_start_date"`
-	CompareEndDate   *string `json:"compare_end_date"`
-}
-
-type nhResponse struct {
-	Period     nhPeriod               `json:"period"`
-	Data       []query.AppUtilization `json:"data"`
-	TotalCount uint64                 `json:"total_count"`
-	NextCursor *string                `json:"next_cursor"`
-}
-
-type nhError struct {
-	Error struct {
-		Code      string         `json:"code"`
-		Message   string         `json:"message"`
-		Details   map[string]any `json:"details"`
-		RequestID string         `json:"request_id"`
-	} `json:"error"`
 }
 
 func (h *NetHTTPUtilization) utilization(w http.ResponseWriter, r *http.Request) {
@@ -78,86 +51,64 @@ func (h *NetHTTPUtilization) utilization(w http.ResponseWriter, r *http.Request)
 	w.Header().Set("X-Request-Id", reqID)
 	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
 	h.Metrics.InFlight.Inc()
-	h.serve(cw, r, reqID)
-	h.Metrics.InFlight.Dec()
-	d := time.Since(start)
-	clientID := r.PathValue("client_id")
-	h.Metrics.ObserveHTTP(netHTTPRoute, r.Method, cw.status, cw.n, d)
-	h.Log.Info("request", slog.String("request_id", reqID), slog.String("route", netHTTPRoute), slog.String("method", r.Method),
-		slog.String("client_id", clientID), slog.Int("status", cw.status), slog.Duration("duration", d), slog.Int("bytes", cw.n))
-}
-
-func (h *NetHTTPUtilization) serve(w http.ResponseWriter, r *http.Request, reqID string) {
-	c, cancel := context.WithTimeout(r.Context(), h.QueryTimeout)
-	defer cancel()
-	fail := func(status int, code, msg string, details map[string]any) {
-		var b nhError
-		b.Error.Code, b.Error.Message, b.Error.Details, b.Error.RequestID = code, msg, details, reqID
+	if err := h.serve(cw, r, reqID); err != nil {
+		e := errs.From(err)
+		status, code := errs.Status(e.Kind)
+		if status >= 500 {
+			h.Log.Error("request failed", slog.String("request_id", reqID), slog.String("error", err.Error()))
+		}
+		b := api.ErrorBody{Error: api.ErrorDetail{Code: code, Message: e.Message, Details: e.Details, RequestID: reqID}}
 		if b.Error.Details == nil {
 			b.Error.Details = map[string]any{}
 		}
-		writeJSONStd(w, status, &b)
+		writeJSONStd(cw, status, &b)
 	}
+	h.Metrics.InFlight.Dec()
+	d := time.Since(start)
+	clientID := r.PathValue("client_id")
+	h.Metrics.ObserveHTTP(api.RouteUtilization, r.Method, cw.status, cw.n, d)
+	h.Log.Info("request", slog.String("request_id", reqID), slog.String("route", api.RouteUtilization), slog.String("method", r.Method),
+		slog.String("client_id", clientID), slog.Int("status", cw.status), slog.Duration("duration", d), slog.Int("bytes", cw.n))
+}
+
+func (h *NetHTTPUtilization) serve(w http.ResponseWriter, r *http.Request, reqID string) error {
+	ctx, cancel := context.WithTimeout(store.WithRequestID(r.Context(), reqID), h.QueryTimeout)
+	defer cancel()
 	tok, err := auth.FromHeader(r.Header.Get("Authorization"))
 	if err != nil {
-		fail(http.StatusUnauthorized, "unauthenticated", "missing bearer token: send Authorization: Bearer <token>", nil)
-		return
+		return errs.New(errs.Unauthenticated, "missing bearer token: send Authorization: Bearer <token>")
 	}
 	claims, err := auth.Verify(h.Key, tok, time.Now())
 	if err != nil {
-		fail(http.StatusUnauthorized, "unauthenticated", "the token is invalid", nil)
-		return
+		return errs.New(errs.Unauthenticated, "the token is invalid")
 	}
 	raw := r.PathValue("client_id")
+	notFound := &errs.Error{Kind: errs.NotFound, Message: "client not found", Details: map[string]any{"client_id": raw}}
 	id, err := uuid.Parse(raw)
 	if err != nil || len(raw) != 36 {
-		fail(http.StatusNotFound, "not_found", "client not found", map[string]any{"client_id": raw})
-		return
+		return notFound
 	}
 	clientID := id.String()
 	if claims.ClientID != clientID {
-		fail(http.StatusForbidden, "forbidden", "the token is not scoped to this client", nil)
-		return
+		return errs.New(errs.Forbidden, "the token is not scoped to this client")
 	}
-	if _, ok := h.known.Load(clientID); !ok {
-		var n uint64
-		if err := h.CH.QueryRow(c, "SELECT count() FROM clients WHERE client_id = toUUID(?)", clientID).Scan(&n); err != nil {
-			fail(http.StatusInternalServerError, "internal", "internal error; quote the request id when reporting it", nil)
-			return
-		}
-		if n == 0 {
-			fail(http.StatusNotFound, "not_found", "client not found", map[string]any{"client_id": raw})
-			return
-		}
-		h.known.Store(clientID, struct{}{})
+	exists, err := h.Store.ClientExists(ctx, clientID)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return notFound
 	}
 	req, err := query.ParseUtilization(clientID, r.URL.Query(), query.Paged)
 	if err != nil {
-		var pe *query.ParamError
-		if errors.As(err, &pe) {
-			fail(http.StatusBadRequest, "invalid_parameter", pe.Message, pe.Details)
-			return
-		}
-		fail(http.StatusInternalServerError, "internal", "internal error; quote the request id when reporting it", nil)
-		return
+		return err
 	}
-	qc, qcancel := context.WithCancel(context.WithoutCancel(c))
-	defer qcancel()
-	context.AfterFunc(c, qcancel)
-	qc = clickhouse.Context(qc, clickhouse.WithSettings(clickhouse.Settings{"max_execution_time": max(1, int(h.QueryTimeout/time.Second))}),
-		clickhouse.WithQueryID("utilization-"+reqID))
-	page, err := query.FetchPage(qc, h.CH, req, h.Metrics.ObserveQuery)
+	page, err := h.Store.UtilizationPage(ctx, req)
 	if err != nil {
-		h.Log.Error("request failed", slog.String("request_id", reqID), slog.String("error", err.Error()))
-		fail(http.StatusInternalServerError, "internal", "internal error; quote the request id when reporting it", nil)
-		return
+		return err
 	}
-	p := nhPeriod{StartDate: req.Period.Start.Format(time.DateOnly), EndDate: req.Period.End.Format(time.DateOnly)}
-	if req.Compare != nil {
-		cs, ce := req.Compare.Start.Format(time.DateOnly), req.Compare.End.Format(time.DateOnly)
-		p.CompareStartDate, p.CompareEndDate = &cs, &ce
-	}
-	writeJSONStd(w, http.StatusOK, &nhResponse{Period: p, Data: page.Rows, TotalCount: page.TotalCount, NextCursor: page.NextCursor})
+	writeJSONStd(w, http.StatusOK, &api.UtilizationPage{Period: handlers.PeriodOf(req), Data: page.Rows, TotalCount: page.TotalCount, NextCursor: page.NextCursor})
+	return nil
 }
 
 func writeJSONStd(w http.ResponseWriter, status int, v any) {
@@ -227,8 +178,9 @@ type NetHTTPAnchor struct {
 
 func (e *env) netHTTPAnchor(ctx context.Context, reqs []Request) (*NetHTTPAnchor, error) {
 	cases := utilizationCases(reqs, e.clients[0].ID)
-	h := &NetHTTPUtilization{CH: e.conn, Key: e.key, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Metrics: observability.NewMetrics(), QueryTimeout: 60 * time.Second}
+	metrics := observability.NewMetrics()
+	h := &NetHTTPUtilization{Store: store.New(e.conn, metrics.ObserveQuery), Key: e.key, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Metrics: metrics, QueryTimeout: 60 * time.Second}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,8 +17,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/usagelens/usagelens/chschema/chtest"
-	"github.com/usagelens/usagelens/handlers"
-	"github.com/usagelens/usagelens/observability"
 )
 
 // hostile is a real server with the production limits, over TCP.
@@ -33,15 +30,7 @@ func newHostile(t *testing.T) (*hostile, func() string) {
 	t.Helper()
 	conn := chtest.Open(t, chtest.NewDB(t))
 	loadFixture(t, conn)
-	srv := &handlers.Server{CH: conn, Key: testKey, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics: observability.NewMetrics(), QueryTimeout: 20 * time.Second, ExportTimeout: time.Minute}
-	hs := srv.NewHTTPServer(handlers.DefaultLimits(time.Minute))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Shutdown() })
+	base := serveTCP(t, testServer(conn, time.Minute, nil))
 	// fingerprint sums everything the API could be tricked into changing.
 	fingerprint := func() string {
 		var rows, ms, apps, members uint64
@@ -51,7 +40,7 @@ func newHostile(t *testing.T) (*hostile, func() string) {
 		_ = conn.QueryRow(ctx, "SELECT count() FROM user_departments").Scan(&members)
 		return fmt.Sprint(rows, ms, apps, members)
 	}
-	return &hostile{t: t, base: "http://" + ln.Addr().String(), tok: mint(t, client, time.Hour)}, fingerprint
+	return &hostile{t: t, base: base, tok: mint(t, client, time.Hour)}, fingerprint
 }
 
 // do sends a request line as given (no client-side escaping) and returns

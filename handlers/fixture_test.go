@@ -3,8 +3,6 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,7 +18,6 @@ import (
 	"github.com/usagelens/usagelens/chschema/chtest"
 	"github.com/usagelens/usagelens/dataset"
 	"github.com/usagelens/usagelens/handlers"
-	"github.com/usagelens/usagelens/observability"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }
@@ -113,11 +110,7 @@ func newAPI(t *testing.T) *api {
 // adjusts the server first.
 func serveAPI(t *testing.T, conn driver.Conn, tune func(*handlers.Server)) *api {
 	t.Helper()
-	srv := &handlers.Server{CH: conn, Key: testKey, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics: observability.NewMetrics(), QueryTimeout: 20 * time.Second, ExportTimeout: time.Minute}
-	if tune != nil {
-		tune(srv)
-	}
+	srv := testServer(conn, time.Minute, tune)
 	ln := fasthttputil.NewInmemoryListener()
 	hs := &fasthttp.Server{Handler: srv.Handler()}
 	go hs.Serve(ln)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/usagelens/usagelens/errs"
 )
 
 // Limits are the HTTP server's protections against slow, large or too
@@ -50,18 +52,18 @@ func (s *Server) NewHTTPServer(lim Limits) *fasthttp.Server {
 	}
 }
 
-func (s *Server) rejectRequest(ctx *fasthttp.RequestCtx, err error) {
+func (s *Server) rejectRequest(rc *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
-	ae := &apiError{status: fasthttp.StatusBadRequest, code: "invalid_request", message: "the request cannot be parsed as HTTP/1.1"}
+	e := errs.New(errs.InvalidRequest, "the request cannot be parsed as HTTP/1.1")
 	switch {
 	case errors.As(err, &small):
-		ae = &apiError{status: fasthttp.StatusRequestHeaderFieldsTooLarge, code: "request_too_large", message: "the request line and headers exceed the limit; shorten the query string"}
+		e = errs.New(errs.HeadersTooLarge, "the request line and headers exceed the limit; shorten the query string")
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		ae = &apiError{status: fasthttp.StatusRequestEntityTooLarge, code: "request_too_large", message: "the request body exceeds the limit"}
+		e = errs.New(errs.BodyTooLarge, "the request body exceeds the limit")
 	case errors.As(err, &netErr) && netErr.Timeout():
-		ae = &apiError{status: fasthttp.StatusRequestTimeout, code: "timeout", message: "the request was not received in time"}
+		e = errs.New(errs.RequestTimeout, "the request was not received in time")
 	}
-	ctx.SetUserValue(requestIDKey, incomingRequestID(ctx))
-	s.writeError(ctx, ae)
+	rc.SetUserValue(recordKey, &requestRecord{id: incomingRequestID(rc)})
+	s.writeError(rc, e)
 }

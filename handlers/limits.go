@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/valyala/fasthttp"
+	"github.com/usagelens/usagelens/errs"
 )
 
 // Per-tenant concurrency defaults: enough for a dashboard's parallel
@@ -50,8 +50,8 @@ func (s *Server) admit(clientID string, export bool) (release func(), err error)
 		if export {
 			what = "exports"
 		}
-		return nil, &apiError{status: fasthttp.StatusTooManyRequests, code: "too_many_requests", retryAfter: 1,
-			message: fmt.Sprintf("this client already has %d %s in flight, the most allowed; retry when one finishes", limit, what)}
+		return nil, &errs.Error{Kind: errs.TooManyRequests, RetryAfter: 1,
+			Message: fmt.Sprintf("this client already has %d %s in flight, the most allowed; retry when one finishes", limit, what)}
 	}
 	l.inFlight[k]++
 	var once sync.Once

@@ -50,28 +50,38 @@ func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
 	return out
 }
 
-// A body streamed through streamBody is recorded when its last byte is
+// A body streamed through stream is recorded when its last byte is
 // written: until then it is in flight and not yet in the histogram.
 func TestStreamedBodyIsRecordedWhenItEnds(t *testing.T) {
 	var logs lockedBuffer
-	s := &Server{Log: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: observability.NewMetrics()}
+	s := New(Config{Log: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: observability.NewMetrics()})
 	release := make(chan struct{})
 	chunk := strings.Repeat("x", 1000)
-	h := s.observe(func(ctx *fasthttp.RequestCtx) {
-		ctx.SetUserValue("client_id", "c1")
-		pr, pw := io.Pipe()
-		bs := streamBody(ctx, pr)
-		go func() {
-			_, _ = pw.Write([]byte(chunk))
-			<-release
-			_, _ = pw.Write([]byte(chunk))
-			bs.setRows(7)
-			if string(ctx.Path()) == "/abort" {
-				pw.CloseWithError(errors.New("producer failed"))
-				return
+	h := s.observe(func(rc *fasthttp.RequestCtx) {
+		rc.SetUserValue("client_id", "c1")
+		abort := string(rc.Path()) == "/abort"
+		s.stream(rc, "test", "t.csv", func(out *csvOut) error {
+			for i := range 7 {
+				if i == 0 || i == 6 {
+					out.row.Start()
+					out.row.Text(chunk[:len(chunk)-2]) // 998 bytes and CRLF: one chunk
+					out.row.End()
+				}
+				if err := out.rowDone(); err != nil {
+					return err
+				}
+				if i == 0 {
+					if err := out.flush(); err != nil {
+						return err
+					}
+					<-release
+				}
 			}
-			pw.Close()
-		}()
+			if abort {
+				return errors.New("producer failed")
+			}
+			return nil
+		}, func() {})
 	})
 	ln := fasthttputil.NewInmemoryListener()
 	hs := &fasthttp.Server{Handler: h}
@@ -144,10 +154,19 @@ func TestStreamedBodyIsRecordedWhenItEnds(t *testing.T) {
 	}
 	c.Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for len(logs.lines(t)) < 2 && time.Now().Before(deadline) {
+	requests := func() []map[string]any { // the export's own WARN line aside
+		var out []map[string]any
+		for _, l := range logs.lines(t) {
+			if l["msg"] == "request" {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	for len(requests()) < 2 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	lines = logs.lines(t)
+	lines = requests()
 	if len(lines) != 2 || lines[1]["stream_error"] == nil {
 		t.Fatalf("log lines after an aborted stream: %v", lines)
 	}
@@ -159,7 +178,7 @@ func TestStreamedBodyIsRecordedWhenItEnds(t *testing.T) {
 // A panicking handler answers 500 in the error shape and the process lives.
 func TestPanicBecomes500(t *testing.T) {
 	var logs lockedBuffer
-	s := &Server{Log: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: observability.NewMetrics()}
+	s := New(Config{Log: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: observability.NewMetrics()})
 	h := s.observe(func(ctx *fasthttp.RequestCtx) { panic("boom") })
 	var ctx fasthttp.RequestCtx
 	ctx.Request.SetRequestURI("/x")

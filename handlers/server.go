@@ -1,69 +1,69 @@
-// Package handlers holds the HTTP API: routing, authentication, parameter
-// parsing into typed requests, and JSON and CSV writing. SQL lives in query.
+// Package handlers holds the HTTP API: routing, authentication, decoding
+// requests into typed ones, and writing JSON and CSV. Handlers decode,
+// call the store, and render; SQL lives in query, ClickHouse in store.
 package handlers
 
 import (
 	"log/slog"
-	"strconv"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/fasthttp/router"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
+	"github.com/usagelens/usagelens/api"
+	"github.com/usagelens/usagelens/errs"
 	"github.com/usagelens/usagelens/observability"
+	"github.com/usagelens/usagelens/store"
 )
 
-// Server is the API's shared state.
-type Server struct {
-	CH      driver.Conn
+// Config is what the API is built from.
+type Config struct {
+	Store   *store.Store
 	Key     []byte
 	Log     *slog.Logger
 	Metrics *observability.Metrics
-	// QueryTimeout bounds each ClickHouse query (context and the server's
-	// max_execution_time).
+	// QueryTimeout bounds each JSON request's queries (context and the
+	// server's max_execution_time).
 	QueryTimeout time.Duration
 	// ExportTimeout bounds a whole CSV export.
 	ExportTimeout time.Duration
 	// TenantQueries and TenantExports cap one client's concurrent JSON
 	// queries and exports (0: 8 and 2); beyond them the answer is 429.
 	TenantQueries, TenantExports int
+}
 
-	clients clientCache
+// Server is the API's shared state.
+type Server struct {
+	Config
 	limiter tenantLimiter
 }
 
-// Route templates: the metric and log label of every request.
-const (
-	routeUtilization       = "/v2/clients/{client_id}/analytics/apps/utilization"
-	routeUtilizationExport = "/v2/clients/{client_id}/analytics/apps/utilization/export"
-	routeUsageExport       = "/v2/clients/{client_id}/analytics/usage-reports/export"
-	routeHealthz           = "/healthz"
-	routeReadyz            = "/readyz"
-	routeMetrics           = "/metrics"
-	routeUnmatched         = "unmatched"
-)
+// New builds the API; serve and the benchmark both start it this way.
+func New(c Config) *Server { return &Server{Config: c} }
+
+// routeUnmatched labels requests no route matched.
+const routeUnmatched = "unmatched"
 
 // Handler returns the routed API wrapped in request ids, metrics and logs.
 func (s *Server) Handler() fasthttp.RequestHandler {
 	r := router.New()
 	r.SaveMatchedRoutePath = true
-	r.GET(routeHealthz, s.healthz)
-	r.GET(routeReadyz, s.readyz)
-	r.GET(routeMetrics, fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
-	r.GET(routeUtilization, s.utilization)
-	r.GET(routeUtilizationExport, s.utilizationExport)
-	r.GET(routeUsageExport, s.usageExport)
-	r.NotFound = func(ctx *fasthttp.RequestCtx) {
-		s.writeError(ctx, errNotFound("no such route", map[string]any{"path": string(ctx.Path())}))
+	r.GET(api.RouteHealthz, s.healthz)
+	r.GET(api.RouteReadyz, s.readyz)
+	r.GET(api.RouteMetrics, fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
+	r.GET(api.RouteUtilization, s.utilization)
+	r.GET(api.RouteUtilizationExport, s.utilizationExport)
+	r.GET(api.RouteUsageExport, s.usageExport)
+	r.NotFound = func(rc *fasthttp.RequestCtx) {
+		s.writeError(rc, &errs.Error{Kind: errs.NotFound, Message: "no such route", Details: map[string]any{"path": string(rc.Path())}})
 	}
-	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
-		s.writeError(ctx, &apiError{status: fasthttp.StatusMethodNotAllowed, code: "method_not_allowed", message: "only GET is supported"})
+	r.MethodNotAllowed = func(rc *fasthttp.RequestCtx) {
+		s.writeError(rc, errs.New(errs.MethodNotAllowed, "only GET is supported"))
 	}
-	s.Metrics.WatchPool(s.CH.Stats)
+	if s.Store != nil {
+		s.Metrics.WatchPool(s.Store.Stats)
+	}
 	return s.observe(r.Handler)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -4,20 +4,15 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/valyala/fasthttp"
 
 	"github.com/usagelens/usagelens/chschema/chtest"
 	"github.com/usagelens/usagelens/dataset"
-	"github.com/usagelens/usagelens/handlers"
-	"github.com/usagelens/usagelens/observability"
 )
 
 // seeded loads the medium seed dataset (a million rows for its biggest
@@ -44,16 +39,7 @@ func seeded(t *testing.T) (driver.Conn, string) {
 // stop reading or hang up as a real one would.
 func tcpServer(t *testing.T, conn driver.Conn, exportTimeout time.Duration) string {
 	t.Helper()
-	srv := &handlers.Server{CH: conn, Key: testKey, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics: observability.NewMetrics(), QueryTimeout: 20 * time.Second, ExportTimeout: exportTimeout}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &fasthttp.Server{Handler: srv.Handler()}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Shutdown() })
-	return "http://" + ln.Addr().String()
+	return serveTCP(t, testServer(conn, exportTimeout, nil))
 }
 
 func startExport(t *testing.T, base, clientID string) *http.Response {

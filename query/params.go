@@ -10,7 +10,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/usagelens/usagelens/api"
 	"github.com/usagelens/usagelens/chschema"
+	"github.com/usagelens/usagelens/errs"
 )
 
 // MaxRangeDays bounds both periods.
@@ -50,17 +52,11 @@ type Utilization struct {
 	DeprecatedAliases []string
 }
 
-var (
-	granularities = []string{"daily", "weekly", "monthly", "quarterly"}
-	filters       = []string{"discovered", "dropped_off"}
-	sortOrders    = []string{"asc", "desc"}
-)
-
 // utilizationParams are the parameters the endpoint knows; anything else
 // is rejected so a typo does not silently return unfiltered data.
-var utilizationParams = []string{"granularity", "start_date", "end_date", "compare_start_date", "compare_end_date",
-	"filter", "q", "category_ids", "vendor_ids", "department_ids", "category_id", "vendor_id", "department_id",
-	"is_favorite", "is_approved", "sort_by", "sort_order", "page_size", "cursor"}
+var utilizationParams = []string{api.ParamGranularity, api.ParamStartDate, api.ParamEndDate, api.ParamCompareStartDate, api.ParamCompareEndDate,
+	api.ParamFilter, api.ParamQ, api.ParamCategoryIDs, api.ParamVendorIDs, api.ParamDepartmentIDs, api.ParamCategoryID, api.ParamVendorID, api.ParamDepartmentID,
+	api.ParamIsFavorite, api.ParamIsApproved, api.ParamSortBy, api.ParamSortOrder, api.ParamPageSize, api.ParamCursor}
 
 // Pagination says whether a request may page (JSON) or must not (export).
 type Pagination bool
@@ -78,30 +74,30 @@ func ParseUtilization(clientID string, v url.Values, pg Pagination) (*Utilizatio
 		if !slices.Contains(utilizationParams, name) {
 			return nil, paramErr(name, v.Get(name), fmt.Sprintf("unknown parameter %q", name))
 		}
-		if !pg && (name == "cursor" || name == "page_size") {
+		if !pg && (name == api.ParamCursor || name == api.ParamPageSize) {
 			return nil, paramErr(name, v.Get(name), name+" is not accepted by the export: it always returns the full result")
 		}
 	}
 	r := &Utilization{ClientID: clientID}
-	r.Granularity = p.enum("granularity", granularities, "")
-	r.Period = p.period("start_date", "end_date", true)
+	r.Granularity = p.enum(api.ParamGranularity, api.Granularities, "")
+	r.Period = p.period(api.ParamStartDate, api.ParamEndDate, true)
 	r.Compare = p.comparePeriod()
-	r.Filter = p.enum("filter", filters, "")
-	r.Q = p.single("q")
-	r.CategoryIDs = p.ids("category_ids", "category_id", &r.DeprecatedAliases)
-	r.VendorIDs = p.ids("vendor_ids", "vendor_id", &r.DeprecatedAliases)
-	r.DepartmentIDs = p.ids("department_ids", "department_id", &r.DeprecatedAliases)
-	r.IsFavorite = p.boolean("is_favorite")
-	r.IsApproved = p.boolean("is_approved")
-	r.SortBy = p.enum("sort_by", SortColumns(), "canonical_name")
-	r.Desc = p.enum("sort_order", sortOrders, "desc") == "desc"
+	r.Filter = p.enum(api.ParamFilter, api.Filters, "")
+	r.Q = p.single(api.ParamQ)
+	r.CategoryIDs = p.ids(api.ParamCategoryIDs, api.ParamCategoryID, &r.DeprecatedAliases)
+	r.VendorIDs = p.ids(api.ParamVendorIDs, api.ParamVendorID, &r.DeprecatedAliases)
+	r.DepartmentIDs = p.ids(api.ParamDepartmentIDs, api.ParamDepartmentID, &r.DeprecatedAliases)
+	r.IsFavorite = p.boolean(api.ParamIsFavorite)
+	r.IsApproved = p.boolean(api.ParamIsApproved)
+	r.SortBy = p.enum(api.ParamSortBy, api.UtilizationSorts, api.SortName)
+	r.Desc = p.enum(api.ParamSortOrder, api.SortOrders, "desc") == "desc"
 	if pg {
 		r.PageSize = p.pageSize()
 	}
 	if p.err != nil {
 		return nil, p.err
 	}
-	if c := p.single("cursor"); c != "" {
+	if c := p.single(api.ParamCursor); c != "" {
 		cur, err := DecodeCursor(c, r.Fingerprint())
 		if err != nil {
 			return nil, err
@@ -118,7 +114,7 @@ type parser struct {
 	err error
 }
 
-func (p *parser) fail(e *ParamError) {
+func (p *parser) fail(e *errs.Error) {
 	if p.err == nil {
 		p.err = e
 	}
@@ -143,8 +139,8 @@ func (p *parser) single(name string) string {
 func (p *parser) enum(name string, allowed []string, def string) string {
 	s := p.single(name)
 	if s == "" {
-		if def == "" && name == "granularity" {
-			p.fail(paramErr(name, nil, "granularity is required: one of "+strings.Join(allowed, ", ")))
+		if def == "" && name == api.ParamGranularity {
+			p.fail(paramErr(name, nil, name+" is required: one of "+strings.Join(allowed, ", ")))
 		}
 		return def
 	}
@@ -184,30 +180,30 @@ func (p *parser) period(startName, endName string, required bool) Period {
 	per := Period{start, end}
 	switch {
 	case end.Before(start):
-		p.fail(&ParamError{Message: fmt.Sprintf("%s %s is before %s %s", endName, end.Format(time.DateOnly), startName, start.Format(time.DateOnly)),
-			Details: map[string]any{startName: start.Format(time.DateOnly), endName: end.Format(time.DateOnly)}})
+		p.fail(rangeErr(fmt.Sprintf("%s %s is before %s %s", endName, end.Format(time.DateOnly), startName, start.Format(time.DateOnly)),
+			map[string]any{startName: start.Format(time.DateOnly), endName: end.Format(time.DateOnly)}))
 	case per.Days() > MaxRangeDays:
-		p.fail(&ParamError{Message: fmt.Sprintf("%s..%s spans %d days; at most %d are allowed", startName, endName, per.Days(), MaxRangeDays),
-			Details: map[string]any{startName: start.Format(time.DateOnly), endName: end.Format(time.DateOnly)}})
+		p.fail(rangeErr(fmt.Sprintf("%s..%s spans %d days; at most %d are allowed", startName, endName, per.Days(), MaxRangeDays),
+			map[string]any{startName: start.Format(time.DateOnly), endName: end.Format(time.DateOnly)}))
 	}
 	return per
 }
 
 func (p *parser) comparePeriod() *Period {
-	cs, ce := p.single("compare_start_date"), p.single("compare_end_date")
+	cs, ce := p.single(api.ParamCompareStartDate), p.single(api.ParamCompareEndDate)
 	if cs == "" && ce == "" {
 		return nil
 	}
 	if cs == "" || ce == "" {
-		given, missing := "compare_start_date", "compare_end_date"
+		given, missing := api.ParamCompareStartDate, api.ParamCompareEndDate
 		if cs == "" {
 			given, missing = missing, given
 		}
-		p.fail(&ParamError{Message: given + " requires " + missing + " to be provided",
-			Details: map[string]any{"compare_start_date": nilIfEmpty(cs), "compare_end_date": nilIfEmpty(ce)}})
+		p.fail(rangeErr(given+" requires "+missing+" to be provided",
+			map[string]any{api.ParamCompareStartDate: nilIfEmpty(cs), api.ParamCompareEndDate: nilIfEmpty(ce)}))
 		return nil
 	}
-	per := p.period("compare_start_date", "compare_end_date", true)
+	per := p.period(api.ParamCompareStartDate, api.ParamCompareEndDate, true)
 	return &per
 }
 
@@ -262,13 +258,13 @@ func (p *parser) boolean(name string) *bool {
 }
 
 func (p *parser) pageSize() int {
-	s := p.single("page_size")
+	s := p.single(api.ParamPageSize)
 	if s == "" {
 		return DefaultPageSize
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > MaxPageSize {
-		p.fail(paramErr("page_size", s, fmt.Sprintf("page_size %q is not a whole number from 1 to %d", s, MaxPageSize)))
+		p.fail(paramErr(api.ParamPageSize, s, fmt.Sprintf("%s %q is not a whole number from 1 to %d", api.ParamPageSize, s, MaxPageSize)))
 		return DefaultPageSize
 	}
 	return n

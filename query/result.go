@@ -1,63 +1,15 @@
 package query
 
 import (
-	"context"
-	"fmt"
 	"math"
-	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/usagelens/usagelens/api"
 )
 
-// Vendor is the catalog vendor of an app.
-type Vendor struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	URL  string `json:"url"`
-}
-
-// Category is a catalog category.
-type Category struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// CatalogApp is the catalog part of the App DTO.
-type CatalogApp struct {
-	ID            string     `json:"id"`
-	CanonicalName string     `json:"canonical_name"`
-	Logo          *string    `json:"logo"`
-	Type          string     `json:"type"`
-	Vendor        Vendor     `json:"vendor"`
-	Categories    []Category `json:"categories"`
-}
-
-// App is the spec's App DTO.
-type App struct {
-	ID           string     `json:"id"`
-	CatalogApp   CatalogApp `json:"catalog_app"`
-	IsFavorite   bool       `json:"is_favorite"`
-	IsApproved   bool       `json:"is_approved"`
-	LicenseCount *uint32    `json:"license_count"`
-}
-
-// Metric is the spec's MetricWithDeltaDto.
-type Metric struct {
-	Value        *uint64  `json:"value"`
-	ChangePct    *float64 `json:"change_pct"`
-	CompareValue *uint64  `json:"compare_value"`
-}
-
-// AppUtilization is one row of the utilization table.
-type AppUtilization struct {
-	App              App     `json:"app"`
-	UniqueUsers      Metric  `json:"unique_users"`
-	ActiveTimeMS     Metric  `json:"active_time_ms"`
-	AvgTimeMSPerDay  Metric  `json:"avg_time_ms_per_day"`
-	SessionCount     Metric  `json:"session_count"`
-	UsageLevel       *string `json:"usage_level"`
-	RiskLevel        *string `json:"risk_level"`
+// UtilizationRow is one row of the utilization table with what paging
+// needs: its sort key, and whether it sorts after the request's cursor.
+type UtilizationRow struct {
+	api.AppUtilization
 	sortKey          string
 	afterCursorFirst bool
 }
@@ -85,122 +37,92 @@ func (w *raw) dest() []any {
 		&w.clientUsers, &w.sortKey, &w.after}
 }
 
+// UtilizationScan scans utilization rows into one reused destination, so
+// a whole result is never held in memory.
+type UtilizationScan struct {
+	req  *Utilization
+	w    raw
+	dest []any
+	out  UtilizationRow
+}
+
+// NewUtilizationScan prepares scanning the rows of UtilizationSQL(r).
+func NewUtilizationScan(r *Utilization) *UtilizationScan {
+	u := &UtilizationScan{req: r}
+	u.dest = u.w.dest()
+	return u
+}
+
+// Dest is what rows.Scan fills, in the statement's column order.
+func (u *UtilizationScan) Dest() []any { return u.dest }
+
+// Row is the scanned row with the metric maths done, valid until the next
+// scan.
+func (u *UtilizationScan) Row() *UtilizationRow {
+	u.w.toDTO(u.req, &u.out)
+	return &u.out
+}
+
 // Page is one page of a utilization result.
 type Page struct {
-	Rows       []AppUtilization
+	Rows       []api.AppUtilization
 	TotalCount uint64
 	NextCursor *string
 }
 
-// Observer records a query's duration by kind and outcome.
-type Observer func(kind string, err error, d time.Duration)
+// Pager assembles a JSON page from the rows of a paged UtilizationSQL: the
+// rows before the cursor only count, the row after a full page makes the
+// next cursor.
+type Pager struct {
+	req             *Utilization
+	page            Page
+	lastKey, lastID string // of the last row on the page
+	returned        int
+}
 
-// FetchPage runs the utilization statement for one JSON page.
-func FetchPage(ctx context.Context, conn driver.Conn, r *Utilization, observe Observer) (page *Page, err error) {
-	start := time.Now()
-	defer func() { observe("utilization", err, time.Since(start)) }()
-	var total uint64
-	ctx = clickhouse.Context(ctx, clickhouse.WithProfileInfo(func(p *clickhouse.ProfileInfo) {
-		total = max(total, p.RowsBeforeLimit)
-	}))
-	rows, err := OpenUtilization(ctx, conn, r)
-	if err != nil {
-		return nil, err
+// NewPager starts a page of r.
+func NewPager(r *Utilization) *Pager {
+	return &Pager{req: r, page: Page{Rows: make([]api.AppUtilization, 0, r.PageSize)}}
+}
+
+// Add takes the next row.
+func (p *Pager) Add(row *UtilizationRow) {
+	p.returned++
+	if !row.afterCursorFirst {
+		return
 	}
-	defer rows.Close()
-	page = &Page{Rows: make([]AppUtilization, 0, r.PageSize)}
-	returned := 0
-	for rows.Next() {
-		returned++
-		row := rows.Row()
-		if !row.afterCursorFirst {
-			continue
+	if len(p.page.Rows) == p.req.PageSize {
+		if p.page.NextCursor == nil {
+			next := Cursor{Key: p.lastKey, ID: p.lastID, Fingerprint: p.req.Fingerprint()}.Encode()
+			p.page.NextCursor = &next
 		}
-		if len(page.Rows) == r.PageSize {
-			last := page.Rows[len(page.Rows)-1]
-			next := Cursor{Key: last.sortKey, ID: last.App.ID, Fingerprint: r.Fingerprint()}.Encode()
-			page.NextCursor = &next
-			continue
-		}
-		page.Rows = append(page.Rows, *row)
+		return
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	p.page.Rows = append(p.page.Rows, row.AppUtilization)
+	p.lastKey, p.lastID = row.sortKey, row.App.ID
+}
+
+// Page is the result, given the server's rows_before_limit.
+func (p *Pager) Page(rowsBeforeLimit uint64) *Page {
 	// With fewer rows than the limit every matching app came back, and some
 	// servers then report no rows_before_limit.
-	if returned < r.limit() {
-		total = uint64(returned)
+	p.page.TotalCount = rowsBeforeLimit
+	if p.returned < p.req.limit() {
+		p.page.TotalCount = uint64(p.returned)
 	}
-	page.TotalCount = total
-	return page, nil
+	return &p.page
 }
 
-// UtilizationRows yields a utilization result row by row as the driver
-// reads it, scanning into one reused destination, so a whole result is
-// never held in memory.
-type UtilizationRows struct {
-	rows driver.Rows
-	req  *Utilization
-	w    raw
-	dest []any
-	out  AppUtilization
-	err  error
-}
-
-// OpenUtilization starts the query; errors the server reports before the
-// first row come back here, before anything is written to the client.
-func OpenUtilization(ctx context.Context, conn driver.Conn, r *Utilization) (*UtilizationRows, error) {
-	st := UtilizationSQL(r)
-	rows, err := conn.Query(ctx, st.SQL, st.Args...)
-	if err != nil {
-		return nil, fmt.Errorf("cannot run utilization query: %w", err)
-	}
-	u := &UtilizationRows{rows: rows, req: r}
-	u.dest = u.w.dest()
-	return u, nil
-}
-
-// Next scans the next row; false at the end or on error (see Err).
-func (u *UtilizationRows) Next() bool {
-	if u.err != nil || !u.rows.Next() {
-		return false
-	}
-	if err := u.rows.Scan(u.dest...); err != nil {
-		u.err = fmt.Errorf("cannot scan utilization row: %w", err)
-		return false
-	}
-	u.w.toDTO(u.req, &u.out)
-	return true
-}
-
-// Row is the current row, valid until the next call to Next.
-func (u *UtilizationRows) Row() *AppUtilization { return &u.out }
-
-// Err is the first error of scanning or of the query's execution, which
-// the driver reports only after the last row.
-func (u *UtilizationRows) Err() error {
-	if u.err != nil {
-		return u.err
-	}
-	if err := u.rows.Err(); err != nil {
-		return fmt.Errorf("cannot read utilization rows: %w", err)
-	}
-	return nil
-}
-
-// Close releases the connection; the query is cancelled if still running.
-func (u *UtilizationRows) Close() error { return u.rows.Close() }
-
-func (w *raw) toDTO(r *Utilization, out *AppUtilization) {
-	cats := make([]Category, len(w.categoryIDs))
+func (w *raw) toDTO(r *Utilization, out *UtilizationRow) {
+	cats := make([]api.Category, len(w.categoryIDs))
 	for i := range cats {
-		cats[i] = Category{ID: w.categoryIDs[i], Name: w.categoryNames[i]}
+		cats[i] = api.Category{ID: w.categoryIDs[i], Name: w.categoryNames[i]}
 	}
-	*out = AppUtilization{
-		App: App{ID: w.appID, IsFavorite: w.favorite == 1, IsApproved: w.approved == 1, LicenseCount: w.licenses,
-			CatalogApp: CatalogApp{ID: w.catalogID, CanonicalName: w.name, Logo: w.logo, Type: w.typ,
-				Vendor: Vendor{ID: w.vendorID, Name: w.vendorName, URL: w.vendorURL}, Categories: cats}},
+	*out = UtilizationRow{
+		AppUtilization: api.AppUtilization{
+			App: api.App{ID: w.appID, IsFavorite: w.favorite == 1, IsApproved: w.approved == 1, LicenseCount: w.licenses,
+				CatalogApp: api.CatalogApp{ID: w.catalogID, CanonicalName: w.name, Logo: w.logo, Type: w.typ,
+					Vendor: api.Vendor{ID: w.vendorID, Name: w.vendorName, URL: w.vendorURL}, Categories: cats}}},
 		sortKey:          w.sortKey,
 		afterCursorFirst: w.after == 1,
 	}
@@ -227,8 +149,8 @@ func avg(a aggregates) (uint64, bool) {
 
 // metric builds a MetricWithDelta. change_pct is (cur - cmp) / cmp × 100
 // rounded to one decimal, null without a comparison or when cmp is 0.
-func metric(cur, cmp uint64, hasCompare, curOK, cmpOK bool) Metric {
-	var m Metric
+func metric(cur, cmp uint64, hasCompare, curOK, cmpOK bool) api.Metric {
+	var m api.Metric
 	if curOK {
 		m.Value = &cur
 	}

@@ -1,15 +1,16 @@
 package query
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
+
+	"github.com/usagelens/usagelens/api"
 )
 
 // UsageExport is a validated bulk usage-row export request.
@@ -20,33 +21,76 @@ type UsageExport struct {
 	DepartmentIDs []string
 }
 
-var usageExportParams = []string{"start_date", "end_date", "application_ids", "department_ids"}
+var usageExportParams = []string{api.ParamStartDate, api.ParamEndDate, api.ParamApplicationIDs, api.ParamDepartmentIDs}
 
 // ParseUsageExport validates the query parameters of a usage export.
 func ParseUsageExport(clientID string, v url.Values) (*UsageExport, error) {
 	for name := range v {
 		if !slices.Contains(usageExportParams, name) {
-			return nil, paramErr(name, v.Get(name), fmt.Sprintf("unknown parameter %q (accepted: start_date, end_date, application_ids, department_ids)", name))
+			return nil, paramErr(name, v.Get(name), fmt.Sprintf("unknown parameter %q (accepted: %s)", name, strings.Join(usageExportParams, ", ")))
 		}
 	}
 	p := parser{v: v}
 	r := &UsageExport{
 		ClientID:      clientID,
-		Period:        p.period("start_date", "end_date", true),
-		AppIDs:        p.ids("application_ids", "", nil),
-		DepartmentIDs: p.ids("department_ids", "", nil),
+		Period:        p.period(api.ParamStartDate, api.ParamEndDate, true),
+		AppIDs:        p.ids(api.ParamApplicationIDs, "", nil),
+		DepartmentIDs: p.ids(api.ParamDepartmentIDs, "", nil),
 	}
 	return r, p.err
 }
 
-// UsageExportColumns is the CSV header of the usage export.
-var UsageExportColumns = []string{"activity_date", "application_id", "app_name", "user_id", "department_ids", "total_active_ms", "total_session_count"}
+// UsageRow is one scanned usage row.
+type UsageRow struct {
+	Date     time.Time
+	AppID    uuid.UUID
+	UserID   uuid.UUID
+	ActiveMS uint64
+	Sessions uint32
+}
 
-// UsageExportSQL selects one row per (day, app, user), ordered by day, then
-// app id and user id as text (see textOrder). App names and
-// each user's departments come from two nested ANY LEFT JOINs (one JOIN per
-// SELECT on ClickHouse 18.16), each joined subquery with an alias (current
-// releases require one).
+// UsageNames resolves what the usage rows carry as ids: app names and each
+// user's departments, read once per export (a client has thousands of apps
+// and users, not millions) instead of joined in ClickHouse for every row.
+type UsageNames struct {
+	Apps        map[uuid.UUID]string
+	Departments map[uuid.UUID]string // user -> sorted department ids, ;-separated
+}
+
+// usageColumn is one column of the usage export: its SQL expression and
+// scan target (none for a column resolved in Go), CSV header and cell.
+type usageColumn struct {
+	sql    string
+	dest   func(*UsageRow) any
+	header string
+	cell   func(*CSVRow, *UsageRow, *UsageNames)
+}
+
+var usageColumns = []usageColumn{
+	{"activity_date", func(u *UsageRow) any { return &u.Date }, "activity_date", func(w *CSVRow, u *UsageRow, _ *UsageNames) { w.Date(u.Date) }},
+	{"application_id", func(u *UsageRow) any { return &u.AppID }, "application_id", func(w *CSVRow, u *UsageRow, _ *UsageNames) { w.ID(u.AppID) }},
+	{"", nil, "app_name", func(w *CSVRow, u *UsageRow, n *UsageNames) { w.Text(n.Apps[u.AppID]) }},
+	{"user_id", func(u *UsageRow) any { return &u.UserID }, "user_id", func(w *CSVRow, u *UsageRow, _ *UsageNames) { w.ID(u.UserID) }},
+	{"", nil, "department_ids", func(w *CSVRow, u *UsageRow, n *UsageNames) { w.Text(n.Departments[u.UserID]) }},
+	{"total_active_ms", func(u *UsageRow) any { return &u.ActiveMS }, "total_active_ms", func(w *CSVRow, u *UsageRow, _ *UsageNames) { w.Uint(u.ActiveMS) }},
+	{"total_session_count", func(u *UsageRow) any { return &u.Sessions }, "total_session_count", func(w *CSVRow, u *UsageRow, _ *UsageNames) { w.Uint(uint64(u.Sessions)) }},
+}
+
+// usageSelect is the SELECT list of the columns read from ClickHouse.
+var usageSelect = func() string {
+	var cols []string
+	for _, c := range usageColumns {
+		if c.sql != "" {
+			cols = append(cols, c.sql)
+		}
+	}
+	return strings.Join(cols, ", ")
+}()
+
+// UsageExportSQL selects the bare usage rows of the request, ordered by
+// day, then app id and user id as text (see textOrder). Names are resolved
+// in Go (UsageNames), so ClickHouse streams the rows as it would to anyone
+// asking for them.
 func UsageExportSQL(r *UsageExport) Statement {
 	args := []any{
 		clickhouse.Named("client", r.ClientID),
@@ -62,28 +106,25 @@ func UsageExportSQL(r *UsageExport) Statement {
 		where += " AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))"
 		args = append(args, clickhouse.Named("depts", r.DepartmentIDs))
 	}
-	sql := `SELECT activity_date, application_id, app_name, user_id, arrayStringConcat(arraySort(departments), ';'), total_active_ms, total_session_count
-FROM
-(
-    SELECT activity_date, application_id, user_id, total_active_ms, total_session_count, app_name
-    FROM
-    (
-        SELECT activity_date, application_id, user_id, total_active_ms, total_session_count
-        FROM app_usage_reports
-        WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end)` + where + `
-    ) AS usage
-    ANY LEFT JOIN
-    (
-        SELECT app_id AS application_id, canonical_name AS app_name FROM apps FINAL WHERE client_id = toUUID(@client)
-    ) AS app USING application_id
-) AS named
-ANY LEFT JOIN
-(
-    SELECT user_id, groupUniqArray(toString(department_id)) AS departments
-    FROM user_departments WHERE client_id = toUUID(@client) GROUP BY user_id
-) AS dept USING user_id
+	sql := "SELECT " + usageSelect + `
+FROM app_usage_reports
+WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end)` + where + `
 ORDER BY activity_date, ` + textOrder("application_id") + `, ` + textOrder("user_id")
 	return Statement{SQL: sql, Args: args}
+}
+
+// UsageAppNamesSQL reads the client's app names for UsageNames.Apps.
+func UsageAppNamesSQL(r *UsageExport) Statement {
+	return Statement{SQL: "SELECT app_id, canonical_name FROM apps FINAL WHERE client_id = toUUID(@client)",
+		Args: []any{clickhouse.Named("client", r.ClientID)}}
+}
+
+// UsageDepartmentsSQL reads each user's departments for
+// UsageNames.Departments.
+func UsageDepartmentsSQL(r *UsageExport) Statement {
+	return Statement{SQL: `SELECT user_id, arrayStringConcat(arraySort(groupUniqArray(toString(department_id))), ';')
+FROM user_departments WHERE client_id = toUUID(@client) GROUP BY user_id`,
+		Args: []any{clickhouse.Named("client", r.ClientID)}}
 }
 
 // textOrder sorts a UUID column as its text sorts. ClickHouse compares
@@ -95,29 +136,43 @@ func textOrder(col string) string {
 	return fmt.Sprintf("reinterpretAsUInt64(reinterpretAsFixedString(%[1]s)), reinterpretAsUInt64(substring(reinterpretAsFixedString(%[1]s), 9, 8))", col)
 }
 
-// UsageRow is one scanned usage export row.
-type UsageRow struct {
-	Date        time.Time
-	AppID       uuid.UUID
-	AppName     string
-	UserID      uuid.UUID
-	Departments string
-	ActiveMS    uint64
-	Sessions    uint32
+// UsageScan scans usage rows into one reused destination and encodes them
+// as CSV.
+type UsageScan struct {
+	row   UsageRow
+	dest  []any
+	names *UsageNames
 }
 
-// Dest is the reused scan destination of a row: typed variables, so the
-// driver converts without allocating per row.
-func (u *UsageRow) Dest() []any {
-	return []any{&u.Date, &u.AppID, &u.AppName, &u.UserID, &u.Departments, &u.ActiveMS, &u.Sessions}
-}
-
-// OpenUsageExport starts the export query.
-func OpenUsageExport(ctx context.Context, conn driver.Conn, r *UsageExport) (driver.Rows, error) {
-	st := UsageExportSQL(r)
-	rows, err := conn.Query(ctx, st.SQL, st.Args...)
-	if err != nil {
-		return nil, fmt.Errorf("cannot run usage export query: %w", err)
+// NewUsageScan prepares scanning UsageExportSQL's rows, resolved by names.
+func NewUsageScan(names *UsageNames) *UsageScan {
+	u := &UsageScan{names: names}
+	for _, c := range usageColumns {
+		if c.dest != nil {
+			u.dest = append(u.dest, c.dest(&u.row))
+		}
 	}
-	return rows, nil
+	return u
+}
+
+// Dest is what rows.Scan fills: typed variables, so the driver converts
+// without allocating per row.
+func (u *UsageScan) Dest() []any { return u.dest }
+
+// Header appends the CSV header.
+func (u *UsageScan) Header(w *CSVRow) {
+	w.Start()
+	for _, c := range usageColumns {
+		w.Text(c.header)
+	}
+	w.End()
+}
+
+// CSV appends the scanned row.
+func (u *UsageScan) CSV(w *CSVRow) {
+	w.Start()
+	for i := range usageColumns {
+		usageColumns[i].cell(w, &u.row, u.names)
+	}
+	w.End()
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/usagelens/usagelens/api"
 	"github.com/usagelens/usagelens/fold"
 )
 
@@ -23,16 +24,11 @@ type Statement struct {
 // lowest value; ClickHouse evaluates both branches of if(), hence the
 // greatest() guard against dividing by zero.
 var sortColumns = map[string]string{
-	"canonical_name": "name_key",
-	"unique_users":   "cur_users",
-	"active_time":    "cur_ms",
-	"avg_time":       "if(cur_buckets = 0, toInt64(-1), toInt64(intDiv(cur_ms, greatest(cur_buckets, 1))))",
-	"session_count":  "cur_sessions",
-}
-
-// SortColumns lists the accepted sort_by values.
-func SortColumns() []string {
-	return []string{"canonical_name", "unique_users", "active_time", "avg_time", "session_count"}
+	api.SortName:         "name_key",
+	api.SortUniqueUsers:  "cur_users",
+	api.SortActiveTime:   "cur_ms",
+	api.SortAvgTime:      "if(cur_buckets = 0, toInt64(-1), toInt64(intDiv(cur_ms, greatest(cur_buckets, 1))))",
+	api.SortSessionCount: "cur_sessions",
 }
 
 // bucketOf is the granularity's bucket of a day, for avg_time_ms_per_day.
@@ -90,7 +86,7 @@ func UtilizationSQL(r *Utilization) Statement {
 			op = "<"
 		}
 		key := "@cursor_key"
-		if r.SortBy != "canonical_name" {
+		if r.SortBy != api.SortName {
 			key = "toInt64(@cursor_key)"
 		}
 		after = fmt.Sprintf("(sort_key %[1]s %[2]s OR (sort_key = %[2]s AND app_id %[1]s toUUID(@cursor_id)))", op, key)

@@ -18,12 +18,14 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/usagelens/usagelens/api"
 	"github.com/usagelens/usagelens/auth"
 	"github.com/usagelens/usagelens/chschema"
 	"github.com/usagelens/usagelens/chserver"
 	"github.com/usagelens/usagelens/dataset"
 	"github.com/usagelens/usagelens/handlers"
 	"github.com/usagelens/usagelens/observability"
+	"github.com/usagelens/usagelens/store"
 )
 
 type serveConfig struct {
@@ -87,15 +89,16 @@ func serve(c serveConfig) error {
 	if err != nil {
 		return err
 	}
+	st := store.New(conn, metrics.ObserveQuery)
 	if c.demo {
 		start := time.Now()
-		err := seedDemo(ctx, conn, c.dataDir, log)
+		err := seedDemo(ctx, st, conn, c.dataDir, log)
 		metrics.ObserveQuery("load", err, time.Since(start))
 		if err != nil {
 			return err
 		}
 	}
-	api := &handlers.Server{CH: conn, Key: key, Log: log, Metrics: metrics, QueryTimeout: c.queryTimeout, ExportTimeout: c.exportTimeout}
+	srv := handlers.New(handlers.Config{Store: st, Key: key, Log: log, Metrics: metrics, QueryTimeout: c.queryTimeout, ExportTimeout: c.exportTimeout})
 	if c.pprofListen != "" {
 		pp, err := observability.StartPprof(c.pprofListen, log)
 		if err != nil {
@@ -109,7 +112,7 @@ func serve(c serveConfig) error {
 		}()
 		log.Warn("pprof serving; keep this address private", slog.String("listen", pp.Addr()))
 	}
-	hs := api.NewHTTPServer(handlers.DefaultLimits(c.exportTimeout))
+	hs := srv.NewHTTPServer(handlers.DefaultLimits(c.exportTimeout))
 	hs.Logger = slogPrinter{log}
 	// Keep-alive clients learn from "Connection: close" not to send more
 	// once shutdown began.
@@ -122,7 +125,7 @@ func serve(c serveConfig) error {
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("serving", slog.String("listen", ln.Addr().String()))
 	if c.demo {
-		printDemo(ctx, conn, key, c.listen)
+		printDemo(ctx, st, key, c.listen)
 	}
 	select {
 	case err := <-errc:
@@ -186,9 +189,9 @@ func signingKey(c serveConfig) ([]byte, error) {
 
 // seedDemo loads the small dataset once: a database with clients already
 // is left as it is.
-func seedDemo(ctx context.Context, conn driver.Conn, dataDir string, log *slog.Logger) error {
-	var n uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM clients").Scan(&n); err != nil {
+func seedDemo(ctx context.Context, st *store.Store, conn driver.Conn, dataDir string, log *slog.Logger) error {
+	n, err := st.ClientCount(ctx)
+	if err != nil {
 		return fmt.Errorf("cannot count clients: %w", err)
 	}
 	if n > 0 {
@@ -200,18 +203,17 @@ func seedDemo(ctx context.Context, conn driver.Conn, dataDir string, log *slog.L
 	if _, err := dataset.Generate(dir, dataset.SeedOptions{Scale: dataset.ScaleSmall, Seed: 1, Progress: os.Stderr}); err != nil {
 		return err
 	}
-	st, err := dataset.Load(ctx, conn, dir, os.Stderr)
+	loaded, err := dataset.Load(ctx, conn, dir, os.Stderr)
 	if err != nil {
 		return err
 	}
-	log.Info("demo data loaded", slog.Int("usage_rows", st.UsageRows), slog.Duration("elapsed", st.Elapsed))
+	log.Info("demo data loaded", slog.Int("usage_rows", loaded.UsageRows), slog.Duration("elapsed", loaded.Elapsed))
 	return nil
 }
 
 // printDemo prints a token for the demo's biggest client and requests to try.
-func printDemo(ctx context.Context, conn driver.Conn, key []byte, listen string) {
-	var client string
-	err := conn.QueryRow(ctx, "SELECT toString(client_id) FROM app_usage_reports GROUP BY client_id ORDER BY count() DESC, client_id LIMIT 1").Scan(&client)
+func printDemo(ctx context.Context, st *store.Store, key []byte, listen string) {
+	client, err := st.BusiestClient(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cannot pick a demo client: %v\n", err)
 		return
@@ -225,7 +227,7 @@ func printDemo(ctx context.Context, conn driver.Conn, key []byte, listen string)
 	if strings.HasPrefix(host, ":") {
 		host = "127.0.0.1" + host
 	}
-	base := "http://" + host + "/v2/clients/" + client + "/analytics/apps/utilization"
+	base := "http://" + host + api.Path(api.RouteUtilization, client)
 	fmt.Printf(`
 usagelens demo is ready. Client %s; token valid 30 days:
 

@@ -1,0 +1,67 @@
+// Package api is usagelens' HTTP contract, defined once: the routes, the
+// parameter names and values, and the JSON shapes of responses and errors.
+// The handlers serve it; the benchmark, its net/http comparison and the
+// seeder's request log build their requests from it.
+package api
+
+import "strings"
+
+// Routes, as fasthttp/router patterns; they are also the route label of
+// metrics and logs.
+const (
+	RouteUtilization       = "/v2/clients/{client_id}/analytics/apps/utilization"
+	RouteUtilizationExport = RouteUtilization + "/export"
+	RouteUsageExport       = "/v2/clients/{client_id}/analytics/usage-reports/export"
+	RouteHealthz           = "/healthz"
+	RouteReadyz            = "/readyz"
+	RouteMetrics           = "/metrics"
+)
+
+// Path is route with its client id filled in.
+func Path(route, clientID string) string {
+	return strings.Replace(route, "{client_id}", clientID, 1)
+}
+
+// Query parameter names.
+const (
+	ParamGranularity      = "granularity"
+	ParamStartDate        = "start_date"
+	ParamEndDate          = "end_date"
+	ParamCompareStartDate = "compare_start_date"
+	ParamCompareEndDate   = "compare_end_date"
+	ParamFilter           = "filter"
+	ParamQ                = "q"
+	ParamCategoryIDs      = "category_ids"
+	ParamVendorIDs        = "vendor_ids"
+	ParamDepartmentIDs    = "department_ids"
+	ParamApplicationIDs   = "application_ids"
+	ParamIsFavorite       = "is_favorite"
+	ParamIsApproved       = "is_approved"
+	ParamSortBy           = "sort_by"
+	ParamSortOrder        = "sort_order"
+	ParamPageSize         = "page_size"
+	ParamCursor           = "cursor"
+	// Deprecated singular forms, merged into their plurals.
+	ParamCategoryID   = "category_id"
+	ParamVendorID     = "vendor_id"
+	ParamDepartmentID = "department_id"
+)
+
+// Values of the enumerated parameters.
+var (
+	Granularities = []string{"daily", "weekly", "monthly", "quarterly"}
+	Filters       = []string{"discovered", "dropped_off"}
+	SortOrders    = []string{"asc", "desc"}
+)
+
+// Sort names of the utilization table (sort_by).
+const (
+	SortName         = "canonical_name"
+	SortUniqueUsers  = "unique_users"
+	SortActiveTime   = "active_time"
+	SortAvgTime      = "avg_time"
+	SortSessionCount = "session_count"
+)
+
+// UtilizationSorts lists the sort_by values in the order documents name them.
+var UtilizationSorts = []string{SortName, SortUniqueUsers, SortActiveTime, SortAvgTime, SortSessionCount}

@@ -1,0 +1,81 @@
+package api
+
+// Vendor is the catalog vendor of an app.
+type Vendor struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// Category is a catalog category.
+type Category struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// CatalogApp is the catalog part of the App DTO.
+type CatalogApp struct {
+	ID            string     `json:"id"`
+	CanonicalName string     `json:"canonical_name"`
+	Logo          *string    `json:"logo"`
+	Type          string     `json:"type"`
+	Vendor        Vendor     `json:"vendor"`
+	Categories    []Category `json:"categories"`
+}
+
+// App is the spec's App DTO.
+type App struct {
+	ID           string     `json:"id"`
+	CatalogApp   CatalogApp `json:"catalog_app"`
+	IsFavorite   bool       `json:"is_favorite"`
+	IsApproved   bool       `json:"is_approved"`
+	LicenseCount *uint32    `json:"license_count"`
+}
+
+// Metric is the spec's MetricWithDeltaDto.
+type Metric struct {
+	Value        *uint64  `json:"value"`
+	ChangePct    *float64 `json:"change_pct"`
+	CompareValue *uint64  `json:"compare_value"`
+}
+
+// AppUtilization is one row of the utilization table.
+type AppUtilization struct {
+	App             App     `json:"app"`
+	UniqueUsers     Metric  `json:"unique_users"`
+	ActiveTimeMS    Metric  `json:"active_time_ms"`
+	AvgTimeMSPerDay Metric  `json:"avg_time_ms_per_day"`
+	SessionCount    Metric  `json:"session_count"`
+	UsageLevel      *string `json:"usage_level"`
+	RiskLevel       *string `json:"risk_level"`
+}
+
+// Period echoes the periods a response covers.
+type Period struct {
+	StartDate        string  `json:"start_date"`
+	EndDate          string  `json:"end_date"`
+	CompareStartDate *string `json:"compare_start_date"`
+	CompareEndDate   *string `json:"compare_end_date"`
+}
+
+// UtilizationPage is the JSON answer of RouteUtilization.
+type UtilizationPage struct {
+	Period     Period           `json:"period"`
+	Data       []AppUtilization `json:"data"`
+	TotalCount uint64           `json:"total_count"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+// ErrorBody is every error answer: {"error":{code, message, details,
+// request_id}}.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the inside of ErrorBody.
+type ErrorDetail struct {
+	Code      string         `json:"code"`
+	Message   string         `json:"message"`
+	Details   map[string]any `json:"details"`
+	RequestID string         `json:"request_id"`
+}

@@ -1,0 +1,43 @@
+package handlers_test
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/usagelens/usagelens/handlers"
+	"github.com/usagelens/usagelens/observability"
+	"github.com/usagelens/usagelens/store"
+)
+
+// testServer is the one way the tests build the API: the real router and
+// store over conn, the test key, discarded logs, fresh metrics; tune, if
+// given, adjusts it before it serves.
+func testServer(conn driver.Conn, exportTimeout time.Duration, tune func(*handlers.Server)) *handlers.Server {
+	metrics := observability.NewMetrics()
+	srv := handlers.New(handlers.Config{Store: store.New(conn, metrics.ObserveQuery), Key: testKey,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics, QueryTimeout: 20 * time.Second, ExportTimeout: exportTimeout})
+	if tune != nil {
+		tune(srv)
+	}
+	return srv
+}
+
+// serveTCP serves srv on a loopback port with the limits `usagelens serve`
+// uses, so a client can stop reading or hang up as a real one would, and
+// returns its base URL.
+func serveTCP(t *testing.T, srv *handlers.Server) string {
+	t.Helper()
+	hs := srv.NewHTTPServer(handlers.DefaultLimits(srv.ExportTimeout))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Shutdown() })
+	return "http://" + ln.Addr().String()
+}

@@ -1,0 +1,162 @@
+package handlers
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/valyala/fasthttp"
+
+	"github.com/usagelens/usagelens/query"
+)
+
+// flushAt is the buffered CSV size that makes one write (one HTTP chunk).
+const flushAt = 64 << 10
+
+// csvOut is what an export writes its rows into.
+type csvOut struct {
+	row   *query.CSVRow
+	w     io.Writer
+	rows  int
+	bytes int // CSV bytes, before any compression
+}
+
+// rowDone counts a row and passes the buffer on once it is large enough.
+func (o *csvOut) rowDone() error {
+	o.rows++
+	if len(o.row.Bytes()) >= flushAt {
+		return o.flush()
+	}
+	return nil
+}
+
+func (o *csvOut) flush() error {
+	n, err := o.w.Write(o.row.Bytes())
+	o.bytes += n
+	o.row.Reset()
+	return err
+}
+
+// csvStream is an export's body: it owns the rows' way to the client
+// (buffer, gzip, flushing), ending it early on error, and recording the
+// request when it ends. fasthttp calls WriteTo on the connection's
+// goroutine after the handler returned, so rows go from the driver to the
+// connection with no pipe and no goroutine between; each flush is one
+// chunk. An error makes WriteTo return early and fasthttp drop the
+// connection without the final chunk, so a client can never take a
+// truncated file for a whole one. fasthttp closes the body whether it
+// wrote it or not; Close then records the request and releases what the
+// export held (its slot, its query).
+type csvStream struct {
+	s     *Server
+	kind  string
+	gzip  bool
+	fill  func(*csvOut) error
+	done  func()
+	rec   *requestRecord
+	sent  int // bytes to the connection
+	out   csvOut
+	err   error
+	ended bool
+}
+
+// stream answers 200 with filename's CSV and hands the body to fasthttp;
+// fill writes the rows, done runs when the body is closed. Everything that
+// can fail before the first byte (validation, admission, starting the
+// query) must have happened: from here on a failure aborts the stream.
+func (s *Server) stream(rc *fasthttp.RequestCtx, kind, filename string, fill func(*csvOut) error, done func()) {
+	rc.SetStatusCode(fasthttp.StatusOK)
+	rc.SetContentType("text/csv; charset=utf-8")
+	rc.Response.Header.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	rc.Response.Header.Set("Cache-Control", "no-store")
+	cs := &csvStream{s: s, kind: kind, fill: fill, done: done, rec: recordOf(rc)}
+	if rc.Request.Header.HasAcceptEncoding("gzip") {
+		rc.Response.Header.Set("Content-Encoding", "gzip")
+		rc.Response.Header.Set("Vary", "Accept-Encoding")
+		cs.gzip = true
+	}
+	cs.rec.streamed = true
+	rc.Response.SetBodyStream(cs, -1)
+}
+
+// SupportsBodyWriteTo has fasthttp call WriteTo, not Read.
+func (cs *csvStream) SupportsBodyWriteTo() bool { return true }
+
+// Read is never used: fasthttp writes the body with WriteTo.
+func (cs *csvStream) Read([]byte) (int, error) {
+	return 0, errors.New("csvStream is written with WriteTo")
+}
+
+// WriteTo writes the whole CSV to w.
+func (cs *csvStream) WriteTo(w io.Writer) (int64, error) {
+	conn := &countingWriter{w: w}
+	cs.out = csvOut{row: query.NewCSVRow(flushAt + 4096), w: conn}
+	var gz *gzip.Writer
+	var buf *bufio.Writer
+	if cs.gzip {
+		// gzip writes small pieces; each would be a chunk and a flush.
+		buf = bufio.NewWriterSize(conn, flushAt)
+		gz, _ = gzip.NewWriterLevel(buf, gzip.BestSpeed)
+		cs.out.w = gz
+	}
+	err := fillSafely(cs.fill, &cs.out)
+	if err == nil {
+		err = cs.out.flush()
+	}
+	if err == nil && gz != nil {
+		if err = gz.Close(); err == nil {
+			err = buf.Flush()
+		}
+	}
+	cs.sent, cs.err = conn.n, err
+	return int64(conn.n), err
+}
+
+// CloseWithError is fasthttp's end of the body; err is the connection's
+// write error, if any.
+func (cs *csvStream) CloseWithError(err error) error {
+	if cs.ended {
+		return nil
+	}
+	cs.ended = true
+	if cs.err == nil {
+		cs.err = err
+	}
+	cs.done()
+	cs.rec.rows, cs.rec.bytes = cs.out.rows, cs.sent
+	cs.s.Metrics.AddExport(cs.kind, cs.out.rows, cs.out.bytes)
+	if cs.err != nil {
+		cs.s.Log.Warn("export aborted", slog.String("request_id", cs.rec.id), slog.String("kind", cs.kind),
+			slog.Int("rows", cs.out.rows), slog.String("error", cs.err.Error()))
+	}
+	cs.s.record(cs.rec, cs.err)
+	return nil
+}
+
+// Close is CloseWithError without an error.
+func (cs *csvStream) Close() error { return cs.CloseWithError(nil) }
+
+type countingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
+}
+
+// fillSafely turns a panic while streaming into an aborted export instead
+// of a crashed process: it runs outside the handler's recovery.
+func fillSafely(fill func(*csvOut) error, out *csvOut) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic while streaming: %v", p)
+		}
+	}()
+	return fill(out)
+}

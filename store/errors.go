@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/usagelens/usagelens/errs"
+)
+
+// ClickHouse error codes the API answers as something other than its own
+// bug (ErrorCodes.cpp).
+const (
+	codeTimeoutExceeded     = 159
+	codeTooManySimultaneous = 202
+	codeSocketTimeout       = 209
+	codeNetworkError        = 210
+	codeMemoryLimitExceeded = 241
+	codeTooManyParts        = 252
+	codeAllConnectionsTried = 279
+	codeTooManyRowsOrBytes  = 396
+)
+
+// retryAfterSeconds is what an overloaded or unavailable answer asks a
+// client to wait.
+const retryAfterSeconds = 5
+
+// translate gives a driver error its kind, once, by ClickHouse error code
+// and Go error type (never by message text): the deadline and the server's
+// TIMEOUT_EXCEEDED are timeouts; memory and concurrency limits mean the
+// server is overloaded for now; result limits mean the request asks for
+// too much; a refused, reset or closed connection means it is unavailable;
+// anything else (a syntax error, an unknown column) is our bug.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	kind := kindOf(err)
+	out := &errs.Error{Kind: kind, Cause: err}
+	switch kind {
+	case errs.Timeout:
+		out.Message = "the query took too long; narrow the date range or filters"
+	case errs.Overloaded:
+		out.Message = "the database is overloaded for this query now; retry shortly, or narrow the date range or filters"
+		out.RetryAfter = retryAfterSeconds
+	case errs.ResultTooLarge:
+		out.Message = "the result exceeds the database's result limits; narrow the date range or filters"
+	case errs.Unavailable:
+		out.Message = "the database is unavailable; retry shortly"
+		out.RetryAfter = retryAfterSeconds
+	default:
+		out.Message = "internal error; quote the request id when reporting it"
+	}
+	return out
+}
+
+func kindOf(err error) errs.Kind {
+	var ex *clickhouse.Exception
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return errs.Timeout
+	case errors.As(err, &ex):
+		switch ex.Code {
+		case codeTimeoutExceeded, codeSocketTimeout:
+			return errs.Timeout
+		case codeMemoryLimitExceeded, codeTooManySimultaneous, codeTooManyParts:
+			return errs.Overloaded
+		case codeTooManyRowsOrBytes:
+			return errs.ResultTooLarge
+		case codeNetworkError, codeAllConnectionsTried:
+			return errs.Unavailable
+		}
+		return errs.Internal
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, clickhouse.ErrAcquireConnTimeout),
+		errors.As(err, &ne):
+		return errs.Unavailable
+	}
+	return errs.Internal
+}
