@@ -75,6 +75,12 @@ func (w *CSVRow) OptText(s *string) {
 	w.Text(*s)
 }
 
+// Raw appends a cell already encoded (see Cell).
+func (w *CSVRow) Raw(cell []byte) {
+	w.sep()
+	w.buf = append(w.buf, cell...)
+}
+
 // Empty appends an empty cell.
 func (w *CSVRow) Empty() { w.sep() }
 

@@ -2,6 +2,7 @@ package query
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -58,6 +59,26 @@ func TestCSVRowAllocatesNothing(t *testing.T) {
 		w.Text("Salesforce, Inc.")
 		w.Uint(123456)
 		w.End()
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per row, want 0", allocs)
+	}
+}
+
+// TestUsageRowAllocatesNothing: the usage export's row encoder, names
+// looked up, allocates nothing per row.
+func TestUsageRowAllocatesNothing(t *testing.T) {
+	app, user := uuid.New(), uuid.New()
+	u := NewUsageScan(&UsageNames{Apps: map[uuid.UUID][]byte{app: Cell("Slack, Inc.")}, Departments: map[uuid.UUID][]byte{user: Cell("d1;d2")}})
+	u.row = UsageRow{Date: time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC), AppID: app, UserID: user, ActiveMS: 12, Sessions: 3}
+	w := NewCSVRow(1 << 16)
+	u.CSV(w)
+	if got, want := string(w.Bytes()), "2026-02-03,"+app.String()+",\"Slack, Inc.\","+user.String()+",d1;d2,12,3\r\n"; got != want {
+		t.Fatalf("row = %q, want %q", got, want)
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		w.Reset()
+		u.CSV(w)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per row, want 0", allocs)

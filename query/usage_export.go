@@ -52,9 +52,17 @@ type UsageRow struct {
 // UsageNames resolves what the usage rows carry as ids: app names and each
 // user's departments, read once per export (a client has thousands of apps
 // and users, not millions) instead of joined in ClickHouse for every row.
+// Each is kept as its finished CSV cell, encoded once, not once per row.
 type UsageNames struct {
-	Apps        map[uuid.UUID]string
-	Departments map[uuid.UUID]string // user -> sorted department ids, ;-separated
+	Apps        map[uuid.UUID][]byte
+	Departments map[uuid.UUID][]byte // the user's sorted department ids, ;-separated
+}
+
+// Cell is s encoded as a CSV text cell, for UsageNames.
+func Cell(s string) []byte {
+	w := CSVRow{first: true}
+	w.Text(s)
+	return w.buf
 }
 
 // usageColumn is one column of the usage export: its SQL expression and
@@ -63,17 +71,17 @@ type usageColumn struct {
 	sql    string
 	dest   func(*UsageRow) any
 	header string
-	cell   func(*CSVRow, *UsageRow, *UsageNames)
+	cell   func(*UsageScan, *CSVRow)
 }
 
 var usageColumns = []usageColumn{
-	{"activity_date", func(u *UsageRow) any { return &u.Date }, "activity_date", func(w *CSVRow, u *UsageRow, _ *UsageNames) { w.Date(u.Date) }},
-	{"application_id", func(u *UsageRow) any { return &u.AppID }, "application_id", func(w *CSVRow, u *UsageRow, _ *UsageNames) { w.ID(u.AppID) }},
-	{"", nil, "app_name", func(w *CSVRow, u *UsageRow, n *UsageNames) { w.Text(n.Apps[u.AppID]) }},
-	{"user_id", func(u *UsageRow) any { return &u.UserID }, "user_id", func(w *CSVRow, u *UsageRow, _ *UsageNames) { w.ID(u.UserID) }},
-	{"", nil, "department_ids", func(w *CSVRow, u *UsageRow, n *UsageNames) { w.Text(n.Departments[u.UserID]) }},
-	{"total_active_ms", func(u *UsageRow) any { return &u.ActiveMS }, "total_active_ms", func(w *CSVRow, u *UsageRow, _ *UsageNames) { w.Uint(u.ActiveMS) }},
-	{"total_session_count", func(u *UsageRow) any { return &u.Sessions }, "total_session_count", func(w *CSVRow, u *UsageRow, _ *UsageNames) { w.Uint(uint64(u.Sessions)) }},
+	{"activity_date", func(u *UsageRow) any { return &u.Date }, "activity_date", (*UsageScan).date},
+	{"application_id", func(u *UsageRow) any { return &u.AppID }, "application_id", func(u *UsageScan, w *CSVRow) { w.ID(u.row.AppID) }},
+	{"", nil, "app_name", (*UsageScan).appName},
+	{"user_id", func(u *UsageRow) any { return &u.UserID }, "user_id", func(u *UsageScan, w *CSVRow) { w.ID(u.row.UserID) }},
+	{"", nil, "department_ids", func(u *UsageScan, w *CSVRow) { w.Raw(u.names.Departments[u.row.UserID]) }},
+	{"total_active_ms", func(u *UsageRow) any { return &u.ActiveMS }, "total_active_ms", func(u *UsageScan, w *CSVRow) { w.Uint(u.row.ActiveMS) }},
+	{"total_session_count", func(u *UsageRow) any { return &u.Sessions }, "total_session_count", func(u *UsageScan, w *CSVRow) { w.Uint(uint64(u.row.Sessions)) }},
 }
 
 // usageSelect is the SELECT list of the columns read from ClickHouse.
@@ -137,11 +145,17 @@ func textOrder(col string) string {
 }
 
 // UsageScan scans usage rows into one reused destination and encodes them
-// as CSV.
+// as CSV. Rows come ordered by day, then app: the day's and the app's
+// cells are kept from the row before while they repeat.
 type UsageScan struct {
 	row   UsageRow
 	dest  []any
 	names *UsageNames
+
+	day     time.Time
+	dayCell []byte
+	app     uuid.UUID
+	appCell []byte
 }
 
 // NewUsageScan prepares scanning UsageExportSQL's rows, resolved by names.
@@ -172,7 +186,24 @@ func (u *UsageScan) Header(w *CSVRow) {
 func (u *UsageScan) CSV(w *CSVRow) {
 	w.Start()
 	for i := range usageColumns {
-		usageColumns[i].cell(w, &u.row, u.names)
+		usageColumns[i].cell(u, w)
 	}
 	w.End()
+}
+
+func (u *UsageScan) date(w *CSVRow) {
+	if u.dayCell == nil || !u.row.Date.Equal(u.day) {
+		u.day, u.dayCell = u.row.Date, u.row.Date.AppendFormat(u.dayCell[:0], time.DateOnly)
+	}
+	w.Raw(u.dayCell)
+}
+
+func (u *UsageScan) appName(w *CSVRow) {
+	if u.appCell == nil || u.row.AppID != u.app {
+		u.app, u.appCell = u.row.AppID, u.names.Apps[u.row.AppID]
+		if u.appCell == nil {
+			u.appCell = []byte{} // an app without a name: an empty cell, still cached
+		}
+	}
+	w.Raw(u.appCell)
 }

@@ -122,21 +122,21 @@ func (u *UsageRows) Header(w *query.CSVRow) { u.scan.Header(w) }
 // CSV writes the current row.
 func (u *UsageRows) CSV(w *query.CSVRow) { u.scan.CSV(w) }
 
-// idNames reads a (UUID, text) lookup into a map.
-func (s *Store) idNames(ctx context.Context, kind string, st query.Statement) (map[uuid.UUID]string, error) {
+// idNames reads a (UUID, text) lookup into a map of CSV cells.
+func (s *Store) idNames(ctx context.Context, kind string, st query.Statement) (map[uuid.UUID][]byte, error) {
 	rows, err := s.query(ctx, kind, st)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[uuid.UUID]string{}
+	out := map[uuid.UUID][]byte{}
 	var id uuid.UUID
 	var name string
 	for rows.Next() {
 		if err := rows.Scan(&id, &name); err != nil {
 			return nil, fmt.Errorf("cannot scan %s row: %w", kind, err)
 		}
-		out[id] = name
+		out[id] = query.Cell(name)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
