@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"syscall"
@@ -28,6 +29,15 @@ const (
 // retryAfterSeconds is what an overloaded or unavailable answer asks a
 // client to wait.
 const retryAfterSeconds = 5
+
+// translateIn is translate for a query of the request ctx: the driver's
+// context is cancelled when ctx's deadline passes, and that is a timeout.
+func translateIn(ctx context.Context, err error) error {
+	if err != nil && errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	return translate(err)
+}
 
 // translate gives a driver error its kind, once, by ClickHouse error code
 // and Go error type (never by message text): the deadline and the server's

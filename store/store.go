@@ -54,13 +54,14 @@ var querySeq atomic.Uint64
 // queryContext is what the driver gets. A deadline given to the driver
 // returns on the Go side but leaves the query running on the server, so
 // the driver's context has none; it is cancelled when ctx ends, and ctx's
-// remaining time becomes the server's max_execution_time.
+// remaining time, in whole seconds rounded down, becomes the server's
+// max_execution_time, so the server stops first and says so.
 func queryContext(ctx context.Context, kind string) (context.Context, context.CancelFunc) {
 	qc, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, cancel)
 	settings := clickhouse.Settings{}
 	if d, ok := ctx.Deadline(); ok {
-		settings["max_execution_time"] = max(1, int(time.Until(d).Seconds()+0.999))
+		settings["max_execution_time"] = max(1, int(time.Until(d).Seconds()))
 	}
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	qc = clickhouse.Context(qc, clickhouse.WithSettings(settings),
@@ -71,6 +72,7 @@ func queryContext(ctx context.Context, kind string) (context.Context, context.Ca
 // Rows is a running query's result. Close it; its Err is translated.
 type Rows struct {
 	driver.Rows
+	ctx     context.Context // the request's
 	kind    string
 	start   time.Time
 	cancel  context.CancelFunc
@@ -80,7 +82,7 @@ type Rows struct {
 
 // Err is the query's execution error, which the driver reports only after
 // the last row, translated into an error kind.
-func (r *Rows) Err() error { return translate(r.Rows.Err()) }
+func (r *Rows) Err() error { return translateIn(r.ctx, r.Rows.Err()) }
 
 // Close ends the query (cancelling it on the server if it still runs) and
 // records it.
@@ -92,7 +94,7 @@ func (r *Rows) Close() error {
 	err := r.Rows.Close()
 	r.cancel()
 	r.observe(r.kind, r.Err(), time.Since(r.start))
-	return translate(err)
+	return translateIn(r.ctx, err)
 }
 
 // query starts st; errors the server reports before the first row come
@@ -103,11 +105,11 @@ func (s *Store) query(ctx context.Context, kind string, st query.Statement) (*Ro
 	rows, err := s.conn.Query(qc, st.SQL, st.Args...)
 	if err != nil {
 		cancel()
-		err = translate(fmt.Errorf("cannot run %s query: %w", kind, err))
+		err = translateIn(ctx, fmt.Errorf("cannot run %s query: %w", kind, err))
 		s.observe(kind, err, time.Since(start))
 		return nil, err
 	}
-	return &Rows{Rows: rows, kind: kind, start: start, cancel: cancel, observe: s.observe}, nil
+	return &Rows{Rows: rows, ctx: ctx, kind: kind, start: start, cancel: cancel, observe: s.observe}, nil
 }
 
 // scalar runs a one-row statement into dest.
