@@ -30,11 +30,11 @@ type raw struct {
 type aggregates struct{ users, ms, buckets, sessions uint64 }
 
 func (w *raw) dest() []any {
-	return []any{&w.appID, &w.catalogID, &w.name, &w.logo, &w.typ, &w.vendorID, &w.vendorName, &w.vendorURL,
-		&w.categoryIDs, &w.categoryNames, &w.favorite, &w.approved, &w.licenses, &w.risk,
-		&w.cur.users, &w.cur.ms, &w.cur.buckets, &w.cur.sessions, &w.points,
-		&w.cmp.users, &w.cmp.ms, &w.cmp.buckets, &w.cmp.sessions,
-		&w.clientUsers, &w.sortKey, &w.after}
+	dest := make([]any, len(utilizationColumns))
+	for i, c := range utilizationColumns {
+		dest[i] = c.dest(w)
+	}
+	return dest
 }
 
 // UtilizationScan scans utilization rows into one reused destination, so

@@ -3,6 +3,7 @@ package query
 import (
 	"fmt"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -48,9 +49,99 @@ func (r *Utilization) limit() int {
 	return r.PageSize + 1
 }
 
-// UtilizationSQL builds the one statement that answers a utilization
+// utilizationColumn is one column the utilization statement selects and
+// where its value is scanned; sql may use the statement's parts.
+type utilizationColumn struct {
+	sql  string
+	dest func(*raw) any
+}
+
+var utilizationColumns = []utilizationColumn{
+	{"toString(app_id)", func(w *raw) any { return &w.appID }},
+	{"toString(catalog_app_id)", func(w *raw) any { return &w.catalogID }},
+	{"canonical_name", func(w *raw) any { return &w.name }},
+	{"logo", func(w *raw) any { return &w.logo }},
+	{"CAST(type AS String)", func(w *raw) any { return &w.typ }}, // LowCardinality on modern schemas
+	{"toString(vendor_id)", func(w *raw) any { return &w.vendorID }},
+	{"vendor_name", func(w *raw) any { return &w.vendorName }},
+	{"vendor_url", func(w *raw) any { return &w.vendorURL }},
+	{"arrayMap(x -> toString(x), category_ids)", func(w *raw) any { return &w.categoryIDs }},
+	{"category_names", func(w *raw) any { return &w.categoryNames }},
+	{"is_favorite", func(w *raw) any { return &w.favorite }},
+	{"is_approved", func(w *raw) any { return &w.approved }},
+	{"license_count", func(w *raw) any { return &w.licenses }},
+	{"risk_level", func(w *raw) any { return &w.risk }},
+	{"cur_users", func(w *raw) any { return &w.cur.users }},
+	{"cur_ms", func(w *raw) any { return &w.cur.ms }},
+	{"cur_buckets", func(w *raw) any { return &w.cur.buckets }},
+	{"cur_sessions", func(w *raw) any { return &w.cur.sessions }},
+	{"cur_points", func(w *raw) any { return &w.points }},
+	// Without a comparison, zeros of the same types, so rows scan alike.
+	{"{{if .Compare}}cmp_users{{else}}toUInt64(0){{end}}", func(w *raw) any { return &w.cmp.users }},
+	{"{{if .Compare}}cmp_ms{{else}}toUInt64(0){{end}}", func(w *raw) any { return &w.cmp.ms }},
+	{"{{if .Compare}}cmp_buckets{{else}}toUInt64(0){{end}}", func(w *raw) any { return &w.cmp.buckets }},
+	{"{{if .Compare}}cmp_sessions{{else}}toUInt64(0){{end}}", func(w *raw) any { return &w.cmp.sessions }},
+	// A scalar subquery is Nullable on current releases.
+	{"assumeNotNull((SELECT uniqExact(user_id) FROM app_usage_reports WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND {{.Departments}})) AS client_users", func(w *raw) any { return &w.clientUsers }},
+	{"toString({{.SortKey}} AS sort_key) AS sort_key_text", func(w *raw) any { return &w.sortKey }},
+	{"{{.AfterCursor}} AS after_cursor", func(w *raw) any { return &w.after }},
+}
+
+// utilizationTemplate is the one statement that answers a utilization
 // request. Both periods are aggregated in one scan with -If combinators;
-// the app list comes from apps (filters) joined to that aggregate. The
+// the app list comes from apps (filters) joined to that aggregate, each
+// joined subquery with an alias (current releases require one).
+var utilizationTemplate = template.Must(template.New("utilization").Parse(`SELECT
+    ` + func() string {
+	cols := make([]string, len(utilizationColumns))
+	for i, c := range utilizationColumns {
+		cols[i] = c.sql
+	}
+	return strings.Join(cols, ",\n    ")
+}() + `
+FROM
+(
+    SELECT app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url,
+        category_ids, category_names, is_favorite, is_approved, license_count, risk_level
+    FROM apps FINAL
+    WHERE client_id = toUUID(@client){{.AppFilters}}
+) AS app
+ANY LEFT JOIN
+(
+    SELECT application_id AS app_id,
+        countIf((activity_date >= toDate(@start) AND activity_date <= toDate(@end)) AS cur) AS cur_rows,
+        uniqExactIf(user_id, cur AND (({{.Departments}}) AS dep)) AS cur_users,
+        sumIf(total_active_ms, cur AND dep) AS cur_ms,
+        uniqExactIf({{.Bucket}}, cur AND dep) AS cur_buckets,
+        sumIf(total_session_count, cur AND dep) AS cur_sessions,
+        countIf(cur AND dep) AS cur_points{{if .Compare}},
+        uniqExactIf(user_id, ((activity_date >= toDate(@cstart) AND activity_date <= toDate(@cend)) AS cmp) AND dep) AS cmp_users,
+        sumIf(total_active_ms, cmp AND dep) AS cmp_ms,
+        uniqExactIf({{.Bucket}}, cmp AND dep) AS cmp_buckets,
+        sumIf(total_session_count, cmp AND dep) AS cmp_sessions{{end}}
+    FROM app_usage_reports
+    WHERE client_id = toUUID(@client) AND activity_date >= toDate(@scan_from) AND activity_date <= toDate(@scan_to)
+    GROUP BY application_id
+) AS used USING app_id
+WHERE {{.Present}}
+ORDER BY after_cursor DESC, sort_key {{.Dir}}, app_id {{.Dir}}
+{{.Limit}}`))
+
+// utilizationParts are the statement's request-dependent parts: constants
+// and allowlisted names only.
+type utilizationParts struct {
+	Compare     bool
+	Departments string // the department scope's condition on user_id
+	AppFilters  string
+	Bucket      string // the granularity's bucket of a day
+	SortKey     string
+	AfterCursor string // 1 for rows after the cursor
+	Present     string // which apps the filter keeps
+	Dir         string
+	Limit       string
+}
+
+// UtilizationSQL builds the statement of a utilization request. The
 // cursor does not filter rows, it sorts rows after it first, so that
 // rows_before_limit still counts every matching app for total_count.
 func UtilizationSQL(r *Utilization) Statement {
@@ -65,78 +156,47 @@ func UtilizationSQL(r *Utilization) Statement {
 		scanFrom, scanTo = minTime(scanFrom, r.Compare.Start), maxTime(scanTo, r.Compare.End)
 	}
 	args = append(args, clickhouse.Named("scan_from", day(scanFrom)), clickhouse.Named("scan_to", day(scanTo)))
-
-	dep := "1"
+	p := utilizationParts{Compare: r.Compare != nil, Departments: "1", Bucket: bucketOf[r.Granularity],
+		SortKey: sortColumns[r.SortBy], AfterCursor: "1", Present: "cur_rows > 0", Dir: "ASC"}
 	if len(r.DepartmentIDs) > 0 {
-		dep = "user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))"
+		p.Departments = "user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))"
 		args = append(args, clickhouse.Named("depts", r.DepartmentIDs))
 	}
-	appWhere, appArgs := appFilters(r)
+	var appArgs []any
+	p.AppFilters, appArgs = appFilters(r)
 	args = append(args, appArgs...)
-
-	sortKey := sortColumns[r.SortBy]
-	dir := "ASC"
 	if r.Desc {
-		dir = "DESC"
+		p.Dir = "DESC"
 	}
-	after := "1"
 	if r.Cursor != nil {
-		op := ">"
-		if r.Desc {
-			op = "<"
-		}
-		key := "@cursor_key"
-		if r.SortBy != api.SortName {
-			key = "toInt64(@cursor_key)"
-		}
-		after = fmt.Sprintf("(sort_key %[1]s %[2]s OR (sort_key = %[2]s AND app_id %[1]s toUUID(@cursor_id)))", op, key)
+		p.AfterCursor = afterCursor(r)
 		args = append(args, clickhouse.Named("cursor_key", r.Cursor.Key), clickhouse.Named("cursor_id", r.Cursor.ID))
 	}
-	present := "cur_rows > 0"
 	if r.Filter == "dropped_off" {
-		present = "cur_rows = 0"
+		p.Present = "cur_rows = 0"
 	}
-	limit := ""
 	if n := r.limit(); n > 0 {
-		limit = fmt.Sprintf("LIMIT %d", n)
+		p.Limit = fmt.Sprintf("LIMIT %d", n)
 	}
-
 	var b strings.Builder
-	fmt.Fprintf(&b, `SELECT
-    toString(app_id), toString(catalog_app_id), canonical_name, logo, CAST(type AS String),
-    toString(vendor_id), vendor_name, vendor_url,
-    arrayMap(x -> toString(x), category_ids), category_names,
-    is_favorite, is_approved, license_count, risk_level,
-    cur_users, cur_ms, cur_buckets, cur_sessions, cur_points,
-    %[1]s,
-    assumeNotNull((SELECT uniqExact(user_id) FROM app_usage_reports WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND %[2]s)) AS client_users,
-    toString(%[3]s AS sort_key) AS sort_key_text,
-    %[4]s AS after_cursor
-FROM
-(
-    SELECT app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url,
-        category_ids, category_names, is_favorite, is_approved, license_count, risk_level
-    FROM apps FINAL
-    WHERE client_id = toUUID(@client)%[5]s
-) AS app
-ANY LEFT JOIN
-(
-    SELECT application_id AS app_id,
-        countIf((activity_date >= toDate(@start) AND activity_date <= toDate(@end)) AS cur) AS cur_rows,
-        uniqExactIf(user_id, cur AND ((%[2]s) AS dep)) AS cur_users,
-        sumIf(total_active_ms, cur AND dep) AS cur_ms,
-        uniqExactIf(%[6]s, cur AND dep) AS cur_buckets,
-        sumIf(total_session_count, cur AND dep) AS cur_sessions,
-        countIf(cur AND dep) AS cur_points%[7]s
-    FROM app_usage_reports
-    WHERE client_id = toUUID(@client) AND activity_date >= toDate(@scan_from) AND activity_date <= toDate(@scan_to)
-    GROUP BY application_id
-) AS used USING app_id
-WHERE %[8]s
-ORDER BY after_cursor DESC, sort_key %[9]s, app_id %[9]s
-%[10]s`,
-		compareColumns(r), dep, sortKey, after, appWhere, bucketOf[r.Granularity], compareAggregates(r), present, dir, limit)
+	if err := utilizationTemplate.Execute(&b, &p); err != nil {
+		panic(fmt.Sprintf("utilization template: %v", err)) // the parts are strings: it cannot fail
+	}
 	return Statement{SQL: b.String(), Args: args}
+}
+
+// afterCursor is 1 for rows after the cursor's (sort key, app id) in the
+// sort's direction.
+func afterCursor(r *Utilization) string {
+	op := ">"
+	if r.Desc {
+		op = "<"
+	}
+	key := "@cursor_key"
+	if r.SortBy != api.SortName {
+		key = "toInt64(@cursor_key)"
+	}
+	return fmt.Sprintf("(sort_key %[1]s %[2]s OR (sort_key = %[2]s AND app_id %[1]s toUUID(@cursor_id)))", op, key)
 }
 
 // appFilters narrows the app list: name search, categories, vendors,
@@ -172,26 +232,6 @@ func appFilters(r *Utilization) (string, []any) {
 		w.WriteString("\n        AND app_id IN (SELECT application_id FROM app_activity_bounds WHERE client_id = toUUID(@client) GROUP BY application_id HAVING " + firstSeen + ")")
 	}
 	return w.String(), args
-}
-
-func compareAggregates(r *Utilization) string {
-	if r.Compare == nil {
-		return ""
-	}
-	return `,
-        uniqExactIf(user_id, ((activity_date >= toDate(@cstart) AND activity_date <= toDate(@cend)) AS cmp) AND dep) AS cmp_users,
-        sumIf(total_active_ms, cmp AND dep) AS cmp_ms,
-        uniqExactIf(` + bucketOf[r.Granularity] + `, cmp AND dep) AS cmp_buckets,
-        sumIf(total_session_count, cmp AND dep) AS cmp_sessions`
-}
-
-// compareColumns selects the comparison aggregates, or zeros of the same
-// types when there is no comparison so that rows scan the same way.
-func compareColumns(r *Utilization) string {
-	if r.Compare == nil {
-		return "toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0)"
-	}
-	return "cmp_users, cmp_ms, cmp_buckets, cmp_sessions"
 }
 
 func boolInt(b bool) uint8 {
