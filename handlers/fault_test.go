@@ -31,10 +31,7 @@ func TestClickHouseOutageGives503AndRecovers(t *testing.T) {
 	if _, err := dataset.Load(ctx, conn, dir, nil); err != nil {
 		t.Fatal(err)
 	}
-	var busy string
-	if err := conn.QueryRow(ctx, "SELECT toString(client_id) FROM app_usage_reports GROUP BY client_id ORDER BY count() DESC LIMIT 1").Scan(&busy); err != nil {
-		t.Fatal(err)
-	}
+	busy := busiestClient(t, conn)
 	base := tcpServer(t, conn, time.Minute)
 	util := base + "/v2/clients/" + busy + "/analytics/apps/utilization?granularity=monthly&start_date=2026-10-01&end_date=2026-10-31"
 	get := func(url string) (int, string, http.Header) {

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -40,4 +41,15 @@ func serveTCP(t *testing.T, srv *handlers.Server) string {
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Shutdown() })
 	return "http://" + ln.Addr().String()
+}
+
+// busiestClient is the client with the most usage rows, as serve's demo
+// picks it.
+func busiestClient(t *testing.T, conn driver.Conn) string {
+	t.Helper()
+	id, err := store.New(conn, nil).BusiestClient(context.Background())
+	if err != nil || id == "" {
+		t.Fatalf("busiest client: %q, %v", id, err)
+	}
+	return id
 }

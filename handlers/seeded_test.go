@@ -24,10 +24,7 @@ func TestUtilizationAgreesWithPlainSQLOnAFreshSeed(t *testing.T) {
 	if _, err := dataset.Load(context.Background(), conn, dir, nil); err != nil {
 		t.Fatal(err)
 	}
-	var busiest string
-	if err := conn.QueryRow(context.Background(), "SELECT toString(client_id) FROM app_usage_reports GROUP BY client_id ORDER BY count() DESC LIMIT 1").Scan(&busiest); err != nil {
-		t.Fatal(err)
-	}
+	busiest := busiestClient(t, conn)
 	a := serveAPI(t, conn, nil)
 	a.token = mint(t, busiest, time.Hour)
 
