@@ -33,6 +33,7 @@ import (
 	"github.com/usagelens/usagelens/handlers"
 	"github.com/usagelens/usagelens/observability"
 	"github.com/usagelens/usagelens/store"
+	"github.com/usagelens/usagelens/workload"
 )
 
 // Mixes of replayed traffic.
@@ -126,7 +127,7 @@ type env struct {
 	svc      *apiClient
 	svcAddr  string
 	chPID    int // the private clickhouse-server's process, 0 for a DSN's
-	clients  []clientShape
+	clients  []workload.ClientShape
 	log      func(format string, args ...any)
 	cleanup  []func()
 }
@@ -335,7 +336,7 @@ func (e *env) startService(ctx context.Context) error {
 }
 
 // requests returns the replayed traffic and says where it came from.
-func (e *env) requests() ([]Request, string, error) {
+func (e *env) requests() ([]workload.Request, string, error) {
 	logPath := e.cfg.RequestsFile
 	if logPath == "" && e.data != "" {
 		if p := filepath.Join(e.data, dataset.RequestsFile); fileExists(p) {
@@ -349,13 +350,13 @@ func (e *env) requests() ([]Request, string, error) {
 			mix = MixBoth
 		}
 	}
-	var reqs []Request
+	var reqs []workload.Request
 	var source []string
 	if mix == MixLog || mix == MixBoth {
 		if logPath == "" {
 			return nil, "", errors.New("no request log: the dataset has no requests.txt and none was given")
 		}
-		log, err := ReadRequestLog(logPath)
+		log, err := workload.ReadRequestLog(logPath)
 		if err != nil {
 			return nil, "", err
 		}
@@ -363,7 +364,7 @@ func (e *env) requests() ([]Request, string, error) {
 		source = append(source, "log "+logPath+" ("+strconv.Itoa(len(log))+" lines)")
 	}
 	if mix == MixDashboard || mix == MixBoth {
-		m := DashboardMix(e.clients)
+		m := workload.DashboardMix(e.clients)
 		reqs = append(reqs, m...)
 		source = append(source, "dashboard mix ("+strconv.Itoa(len(m))+" requests)")
 	}
@@ -379,7 +380,7 @@ func fileExists(p string) bool {
 }
 
 // describeDataset counts the loaded rows and describes the busiest client.
-func describeDataset(ctx context.Context, conn driver.Conn, cs []clientShape, d *DatasetInfo) error {
+func describeDataset(ctx context.Context, conn driver.Conn, cs []workload.ClientShape, d *DatasetInfo) error {
 	var rows uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM app_usage_reports").Scan(&rows); err != nil {
 		return fmt.Errorf("cannot count usage rows: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/usagelens/usagelens/chschema/chtest"
 	"github.com/usagelens/usagelens/dataset"
 	"github.com/usagelens/usagelens/query"
+	"github.com/usagelens/usagelens/workload"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }
@@ -59,8 +60,8 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("%s: %s", k.Kind, s)
 		}
 	}
-	for _, k := range []string{bench.KindUtilization, bench.KindUtilizationCompare, bench.KindUtilizationFiltered, bench.KindUtilizationDepartments,
-		bench.KindPageWalk, bench.KindUtilizationExport, bench.KindUsageExport} {
+	for _, k := range []string{workload.KindUtilization, workload.KindUtilizationCompare, workload.KindUtilizationFiltered, workload.KindUtilizationDepartments,
+		workload.KindPageWalk, workload.KindUtilizationExport, workload.KindUsageExport} {
 		if kinds[k].Count == 0 {
 			t.Errorf("the dashboard mix sent no %s request in %gs (kinds: %+v)", k, rep.Config.Seconds, rep.Replay.Kinds)
 		}
@@ -106,22 +107,4 @@ func TestRenderSQLQuotesValues(t *testing.T) {
 	if _, err := bench.RenderSQL(query.Statement{SQL: "SELECT @missing"}); err == nil {
 		t.Error("a placeholder without an argument rendered without error")
 	}
-}
-
-func TestClassify(t *testing.T) {
-	f := func(path, want string) {
-		t.Helper()
-		if got, client := bench.Classify(path); got != want || client != "c1" {
-			t.Errorf("Classify(%s) = %s, %s; want %s, c1", path, got, client, want)
-		}
-	}
-	base := "/v2/clients/c1/analytics/apps/utilization"
-	f(base+"?granularity=daily", bench.KindUtilization)
-	f(base+"?compare_start_date=2026-01-01&compare_end_date=2026-01-31", bench.KindUtilizationCompare)
-	f(base+"?compare_start_date=2026-01-01&q=x", bench.KindUtilizationFiltered)
-	f(base+"?q=x&department_ids=d", bench.KindUtilizationDepartments)
-	f(base+"?department_ids=d&cursor=abc", bench.KindUtilizationPage)
-	f(base+"/export?granularity=daily", bench.KindUtilizationExport)
-	f("/v2/clients/c1/analytics/usage-reports/export?start_date=2026-01-01", bench.KindUsageExport)
-	f("/v2/clients/c1/other", bench.KindOther)
 }

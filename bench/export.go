@@ -12,7 +12,9 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/usagelens/usagelens/api"
 	"github.com/usagelens/usagelens/query"
+	"github.com/usagelens/usagelens/workload"
 )
 
 // ExportSide is one source's result for the same exported rows.
@@ -53,21 +55,21 @@ const exportRows = 1_000_000
 // exportRange returns the shortest range ending on the client's last day
 // that holds at least target usage rows (or all of them, within the
 // 366-day limit), and the exact number of rows it holds.
-func exportRange(ctx context.Context, conn driver.Conn, c clientShape, target uint64) (period, uint64, error) {
+func exportRange(ctx context.Context, conn driver.Conn, c workload.ClientShape, target uint64) (workload.Period, uint64, error) {
 	rows, err := conn.Query(ctx, `SELECT activity_date, count() FROM app_usage_reports
 WHERE client_id = toUUID(?) AND activity_date <= toDate(?) AND activity_date > toDate(?) - ?
 GROUP BY activity_date ORDER BY activity_date DESC`, c.ID, day(c.Last), day(c.Last), query.MaxRangeDays)
 	if err != nil {
-		return period{}, 0, fmt.Errorf("cannot count usage rows per day of client %s: %w", c.ID, err)
+		return workload.Period{}, 0, fmt.Errorf("cannot count usage rows per day of client %s: %w", c.ID, err)
 	}
 	defer rows.Close()
-	p := period{Start: c.Last, End: c.Last}
+	p := workload.Period{Start: c.Last, End: c.Last}
 	var total uint64
 	for rows.Next() {
 		var d time.Time
 		var n uint64
 		if err := rows.Scan(&d, &n); err != nil {
-			return period{}, 0, err
+			return workload.Period{}, 0, err
 		}
 		if total >= target {
 			break
@@ -76,7 +78,7 @@ GROUP BY activity_date ORDER BY activity_date DESC`, c.ID, day(c.Last), day(c.La
 		p.Start = d
 	}
 	if err := rows.Err(); err != nil {
-		return period{}, 0, fmt.Errorf("cannot count usage rows per day of client %s: %w", c.ID, err)
+		return workload.Period{}, 0, fmt.Errorf("cannot count usage rows per day of client %s: %w", c.ID, err)
 	}
 	return p, total, nil
 }
@@ -179,8 +181,12 @@ func (e *env) exportAnchor(ctx context.Context) (*ExportAnchor, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := url.Values{"start_date": {day(p.Start)}, "end_date": {day(p.End)}}
-	path := "/v2/clients/" + c.ID + usageExportSuffix + "?" + v.Encode()
+	dates := p.Dates()
+	path := workload.Path(api.RouteUsageExport, c.ID, dates)
+	v, err := url.ParseQuery(string(dates))
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse the usage export query %s: %w", dates, err)
+	}
 	ur, err := query.ParseUsageExport(c.ID, v)
 	if err != nil {
 		return nil, fmt.Errorf("usage export %s: %w", path, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/usagelens/usagelens/observability"
 	"github.com/usagelens/usagelens/query"
 	"github.com/usagelens/usagelens/store"
+	"github.com/usagelens/usagelens/workload"
 )
 
 // NetHTTPUtilization serves GET /v2/clients/{client_id}/analytics/apps/utilization
@@ -176,7 +177,7 @@ type NetHTTPAnchor struct {
 	CPURatio        float64     `json:"cpu_ratio"`
 }
 
-func (e *env) netHTTPAnchor(ctx context.Context, reqs []Request) (*NetHTTPAnchor, error) {
+func (e *env) netHTTPAnchor(ctx context.Context, reqs []workload.Request) (*NetHTTPAnchor, error) {
 	cases := utilizationCases(reqs, e.clients[0].ID)
 	metrics := observability.NewMetrics()
 	h := &NetHTTPUtilization{Store: store.New(e.conn, metrics.ObserveQuery), Key: e.key, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),

@@ -15,7 +15,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/usagelens/usagelens/api"
 	"github.com/usagelens/usagelens/query"
+	"github.com/usagelens/usagelens/workload"
 )
 
 // pgFiles are bench/pg: the schema, the load script and the reference query.
@@ -86,7 +88,7 @@ func (e *env) postgresAnchor(ctx context.Context) (*PostgresAnchor, error) {
 	c := e.clients[0]
 	for _, q := range []struct {
 		label string
-		p     period
+		p     workload.Period
 		out   *PGQuery
 	}{{"1 month", c.LastMonth, &a.OneMonth}, {"12 months", c.TwelveMo, &a.TwelveMonths}} {
 		r, err := e.pgCompare(ctx, pg, string(qtext), c.ID, q.p)
@@ -154,9 +156,9 @@ type appFigures struct{ users, ms, sessions, avg uint64 }
 // pgCompare times the reference query, the service's first page for the
 // same period and sort, and the service's bare SQL, interleaved, and checks
 // that PostgreSQL and the service agree on the apps both pages show.
-func (e *env) pgCompare(ctx context.Context, pg *pgx.Conn, qtext, clientID string, p period) (PGQuery, error) {
+func (e *env) pgCompare(ctx context.Context, pg *pgx.Conn, qtext, clientID string, p workload.Period) (PGQuery, error) {
 	r := PGQuery{Start: day(p.Start), End: day(p.End)}
-	r.Path = utilizationPath(clientID, p.params("daily"))
+	r.Path = workload.Path(api.RouteUtilization, clientID, p.Query("daily"))
 	ur, err := parseUtilization(r.Path, clientID)
 	if err != nil {
 		return r, err

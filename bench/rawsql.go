@@ -12,7 +12,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
+	"github.com/usagelens/usagelens/api"
 	"github.com/usagelens/usagelens/query"
+	"github.com/usagelens/usagelens/workload"
 )
 
 // SQLCase is one utilization request timed through the service and as its
@@ -48,18 +50,18 @@ const maxSQLCases = 16
 // busiest client from the replayed traffic, taking each kind in turn so
 // that plain, compared, filtered and department-scoped requests, and the
 // dashboard's page walks and twelve-month view, are all represented.
-func utilizationCases(reqs []Request, busiest string) []Request {
-	byKind := map[string][]Request{}
+func utilizationCases(reqs []workload.Request, busiest string) []workload.Request {
+	byKind := map[string][]workload.Request{}
 	var kinds []string
 	seen := map[string]bool{}
 	for _, r := range reqs {
-		kind, _ := Classify(r.Path)
-		if r.ClientID != busiest || seen[r.Path] || kind == KindUtilizationExport || kind == KindUsageExport || kind == KindUtilizationPage || kind == KindOther {
+		kind, _ := workload.Classify(r.Path)
+		if r.ClientID != busiest || seen[r.Path] || kind == workload.KindUtilizationExport || kind == workload.KindUsageExport || kind == workload.KindUtilizationPage || kind == workload.KindOther {
 			continue
 		}
 		seen[r.Path] = true
 		if r.Walk {
-			kind = KindPageWalk
+			kind = workload.KindPageWalk
 		}
 		r.Kind, r.Walk = kind, false
 		if _, ok := byKind[kind]; !ok {
@@ -70,7 +72,7 @@ func utilizationCases(reqs []Request, busiest string) []Request {
 	slices.Sort(kinds)
 	// The longest period of plain requests (the twelve-month view) goes
 	// first: it is the costliest query a dashboard makes.
-	if plain := byKind[KindUtilization]; len(plain) > 1 {
+	if plain := byKind[workload.KindUtilization]; len(plain) > 1 {
 		longest := 0
 		for i := range plain {
 			if rangeDays(plain[i].Path) > rangeDays(plain[longest].Path) {
@@ -79,7 +81,7 @@ func utilizationCases(reqs []Request, busiest string) []Request {
 		}
 		plain[0], plain[longest] = plain[longest], plain[0]
 	}
-	var out []Request
+	var out []workload.Request
 	for len(out) < maxSQLCases {
 		took := false
 		for _, k := range kinds {
@@ -102,12 +104,12 @@ func rangeDays(path string) int {
 	if err != nil {
 		return 0
 	}
-	start, err1 := time.Parse(time.DateOnly, u.Query().Get("start_date"))
-	end, err2 := time.Parse(time.DateOnly, u.Query().Get("end_date"))
+	start, err1 := time.Parse(time.DateOnly, u.Query().Get(api.ParamStartDate))
+	end, err2 := time.Parse(time.DateOnly, u.Query().Get(api.ParamEndDate))
 	if err1 != nil || err2 != nil {
 		return 0
 	}
-	return period{start, end}.days()
+	return workload.Period{Start: start, End: end}.Days()
 }
 
 // parseUtilization parses a request path as the handler does.
@@ -150,7 +152,7 @@ func runRaw(ctx context.Context, conn driver.Conn, st query.Statement) (int, err
 	return n, rows.Err()
 }
 
-func (e *env) rawSQLAnchor(ctx context.Context, reqs []Request) (*RawSQLAnchor, error) {
+func (e *env) rawSQLAnchor(ctx context.Context, reqs []workload.Request) (*RawSQLAnchor, error) {
 	cases := utilizationCases(reqs, e.clients[0].ID)
 	a := &RawSQLAnchor{Runs: e.cfg.AnchorRuns}
 	var buf bytes.Buffer

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/usagelens/usagelens/api"
+	"github.com/usagelens/usagelens/workload"
 )
 
 // KindStats is the replay's result for one request kind.
@@ -83,13 +86,13 @@ const maxWalkPages = 40
 // replay runs conc workers over reqs, round robin from a shared position,
 // until dur has passed; requests still in flight then are cancelled and not
 // counted. Progress goes to progress every few seconds.
-func replay(ctx context.Context, c *apiClient, reqs []Request, conc int, dur time.Duration, progress io.Writer) Replay {
+func replay(ctx context.Context, c *apiClient, reqs []workload.Request, conc int, dur time.Duration, progress io.Writer) Replay {
 	return replayN(ctx, c, reqs, conc, dur, 0, progress)
 }
 
 // replayN is replay that also stops after limit requests (0: no limit),
 // so that two servers can be given exactly the same work.
-func replayN(ctx context.Context, c *apiClient, reqs []Request, conc int, dur time.Duration, limit int64, progress io.Writer) Replay {
+func replayN(ctx context.Context, c *apiClient, reqs []workload.Request, conc int, dur time.Duration, limit int64, progress io.Writer) Replay {
 	rctx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
 	var next, done, failed atomic.Int64
@@ -196,7 +199,7 @@ func withCursor(path, cursor string) string {
 		return path
 	}
 	q := u.Query()
-	q.Set("cursor", cursor)
+	q.Set(api.ParamCursor, cursor)
 	u.RawQuery = q.Encode()
 	return u.String()
 }

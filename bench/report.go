@@ -316,3 +316,14 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	tw.Flush()
 }
+
+// day formats a date as the report and the API write it.
+func day(t time.Time) string { return t.Format(time.DateOnly) }
+
+// truncate keeps reported samples short.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

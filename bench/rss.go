@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/usagelens/usagelens/api"
+	"github.com/usagelens/usagelens/workload"
 )
 
 // RSSExport is one usage export served by a fresh child process.
@@ -96,7 +98,7 @@ func (e *env) rssAnchor(ctx context.Context) (*RSSAnchor, error) {
 // childExport starts `usagelens serve` against the same ClickHouse, waits
 // until it is ready, runs one usage export through it and reads the
 // process's VmHWM (peak resident set) before and after.
-func (e *env) childExport(ctx context.Context, bin, clientID string, p period, n int) (RSSExport, error) {
+func (e *env) childExport(ctx context.Context, bin, clientID string, p workload.Period, n int) (RSSExport, error) {
 	port, err := freePort()
 	if err != nil {
 		return RSSExport{}, err
@@ -136,9 +138,8 @@ func (e *env) childExport(ctx context.Context, bin, clientID string, p period, n
 	if err != nil {
 		return RSSExport{}, err
 	}
-	v := url.Values{"start_date": {day(p.Start)}, "end_date": {day(p.End)}}
 	var buf bytes.Buffer
-	d, r := client.timedGet(ctx, "/v2/clients/"+clientID+usageExportSuffix+"?"+v.Encode(), clientID, false, &buf)
+	d, r := client.timedGet(ctx, workload.Path(api.RouteUsageExport, clientID, p.Dates()), clientID, false, &buf)
 	if f := r.failure(); f != "" {
 		return RSSExport{}, fmt.Errorf("child usage export of %s..%s: %s (log %s)", day(p.Start), day(p.End), f, logPath)
 	}
