@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/usagelens/usagelens/chschema/chtest"
@@ -26,21 +27,48 @@ type hostile struct {
 	tok  string
 }
 
-func newHostile(t *testing.T) (*hostile, func() string) {
+func newHostile(t *testing.T) (*hostile, func()) {
 	t.Helper()
 	conn := chtest.Open(t, chtest.NewDB(t))
 	loadFixture(t, conn)
 	base := serveTCP(t, testServer(conn, time.Minute, nil))
-	// fingerprint sums everything the API could be tricked into changing.
-	fingerprint := func() string {
-		var rows, ms, apps, members uint64
-		ctx := context.Background()
-		_ = conn.QueryRow(ctx, "SELECT count(), sum(total_active_ms) FROM app_usage_reports").Scan(&rows, &ms)
-		_ = conn.QueryRow(ctx, "SELECT count() FROM apps").Scan(&apps)
-		_ = conn.QueryRow(ctx, "SELECT count() FROM user_departments").Scan(&members)
-		return fmt.Sprint(rows, ms, apps, members)
+	// A zero in the baseline would let a table that was never loaded, or
+	// cannot be read, compare equal before and after.
+	before := readFigures(t, conn)
+	if before.Rows == 0 || before.ActiveMS == 0 || before.Apps == 0 || before.Memberships == 0 || before.Clients == 0 {
+		t.Fatalf("fixture figures %+v: a zero baseline cannot show the data is unchanged", before)
 	}
-	return &hostile{t: t, base: base, tok: mint(t, client, time.Hour)}, fingerprint
+	unchanged := func() {
+		t.Helper()
+		if after := readFigures(t, conn); after != before {
+			t.Fatalf("data changed: %+v -> %+v", before, after)
+		}
+	}
+	return &hostile{t: t, base: base, tok: mint(t, client, time.Hour)}, unchanged
+}
+
+// figures sums everything the API could be tricked into changing. FINAL
+// counts what the API reads, which a background merge does not change.
+type figures struct {
+	Rows, ActiveMS, Apps, Memberships, Clients uint64
+}
+
+// readFigures fails the test on any query error: a dropped table must not
+// read as zero rows.
+func readFigures(t *testing.T, conn driver.Conn) figures {
+	t.Helper()
+	var f figures
+	scan := func(sql string, dest ...any) {
+		t.Helper()
+		if err := conn.QueryRow(context.Background(), sql).Scan(dest...); err != nil {
+			t.Fatalf("cannot read %q: %v", sql, err)
+		}
+	}
+	scan("SELECT count(), sum(total_active_ms) FROM app_usage_reports", &f.Rows, &f.ActiveMS)
+	scan("SELECT count() FROM apps FINAL", &f.Apps)
+	scan("SELECT count() FROM user_departments FINAL", &f.Memberships)
+	scan("SELECT count() FROM clients FINAL", &f.Clients)
+	return f
 }
 
 // do sends a request line as given (no client-side escaping) and returns
@@ -62,7 +90,10 @@ func (h *hostile) do(target, token string) (int, string) {
 	if err != nil {
 		h.t.Fatalf("GET %.200s: %v", target, err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatalf("GET %.200s: body: %v", target, err)
+	}
 	return resp.StatusCode, string(body)
 }
 
@@ -88,8 +119,7 @@ var injections = []string{
 }
 
 func TestHostileParametersGetA4xxAndChangeNothing(t *testing.T) {
-	h, fingerprint := newHostile(t)
-	before := fingerprint()
+	h, unchanged := newHostile(t)
 	base := utilPath + "?granularity=monthly&start_date=2026-02-01&end_date=2026-02-28"
 	params := []string{"granularity", "start_date", "end_date", "compare_start_date", "compare_end_date", "filter",
 		"category_ids", "vendor_ids", "department_ids", "category_id", "is_favorite", "is_approved", "sort_by", "sort_order", "page_size", "cursor"}
@@ -120,9 +150,7 @@ func TestHostileParametersGetA4xxAndChangeNothing(t *testing.T) {
 		h.expect(usageExportPath+"?start_date=2026-02-01&end_date=2026-02-28&application_ids="+url.QueryEscape(evil), h.tok, wantApps)
 		h.expect("/v2/clients/"+url.PathEscape(evil)+"/analytics/apps/utilization?granularity=monthly", h.tok, 404)
 	}
-	if after := fingerprint(); after != before {
-		t.Fatalf("data changed: %s -> %s", before, after)
-	}
+	unchanged()
 }
 
 func replaceParam(params []string, name, value string) []string {
@@ -137,8 +165,7 @@ func replaceParam(params []string, name, value string) []string {
 }
 
 func TestHostileShapesAndSizes(t *testing.T) {
-	h, fingerprint := newHostile(t)
-	before := fingerprint()
+	h, unchanged := newHostile(t)
 	base := utilPath + "?granularity=monthly&start_date=2026-02-01&end_date=2026-02-28"
 	h.expect(base+"&q="+strings.Repeat("a", 100<<10), h.tok, 431)
 	h.expect(base+"&page_size=99999999999999999999999", h.tok, 400)
@@ -154,9 +181,7 @@ func TestHostileShapesAndSizes(t *testing.T) {
 	h.expect(base+"&q=%ff", h.tok, 400)
 	h.expect(base+"&cursor="+strings.Repeat("A", 4000), h.tok, 400)
 	h.expect(base+"&category_ids="+strings.Repeat(cat1+",", 300), h.tok, 200)
-	if after := fingerprint(); after != before {
-		t.Fatalf("data changed: %s -> %s", before, after)
-	}
+	unchanged()
 }
 
 func TestHostileTokens(t *testing.T) {
@@ -172,7 +197,10 @@ func TestHostileTokens(t *testing.T) {
 	}
 	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." +
 		base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"iss":"usagelens","sub":%q,"exp":%d}`, client, time.Now().Add(time.Hour).Unix()))) + "."
-	expired, _ := mintWith(client, time.Now().Add(-3*time.Hour))
+	expired, err := mintWith(client, time.Now().Add(-3*time.Hour))
+	if err != nil {
+		t.Fatal(err) // an empty token would pass the 401 check without testing expiry
+	}
 	forged := sign(jwt.SigningMethodHS256, []byte("another-key-another-key-another-key!!"))
 	h.expect(target, "", 401)
 	h.expect(target, forged, 401)

@@ -39,7 +39,15 @@ func serveTCP(t *testing.T, srv *handlers.Server) string {
 		t.Fatal(err)
 	}
 	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Shutdown() })
+	// Bounded, so a connection the server never ends fails the test
+	// instead of hanging it.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := hs.ShutdownWithContext(ctx); err != nil {
+			t.Errorf("cannot shut down the server, a connection is still open: %v", err)
+		}
+	})
 	return "http://" + ln.Addr().String()
 }
 

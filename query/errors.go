@@ -5,15 +5,13 @@ package query
 
 import "github.com/usagelens/usagelens/errs"
 
-// ParamError is invalid client input: an errs.Error of kind
-// InvalidParameter whose message names the parameter and the value.
-type ParamError = errs.Error
-
-func paramErr(param string, value any, msg string) *ParamError {
+// paramErr is invalid client input: the message names the parameter, the
+// details hold the value given.
+func paramErr(param string, value any, msg string) *errs.Error {
 	return errs.Param(param, value, msg)
 }
 
 // rangeErr is a period that does not fit: both of its ends named.
-func rangeErr(msg string, details map[string]any) *ParamError {
+func rangeErr(msg string, details map[string]any) *errs.Error {
 	return &errs.Error{Kind: errs.InvalidParameter, Message: msg, Details: details}
 }
