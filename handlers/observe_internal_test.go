@@ -179,12 +179,12 @@ func TestStreamedBodyIsRecordedWhenItEnds(t *testing.T) {
 func TestPanicBecomes500(t *testing.T) {
 	var logs lockedBuffer
 	s := New(Config{Log: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: observability.NewMetrics()})
-	h := s.observe(func(ctx *fasthttp.RequestCtx) { panic("boom") })
-	var ctx fasthttp.RequestCtx
-	ctx.Request.SetRequestURI("/x")
-	h(&ctx)
-	if ctx.Response.StatusCode() != 500 || !strings.Contains(string(ctx.Response.Body()), `"code":"internal"`) {
-		t.Fatalf("%d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	h := s.observe(func(rc *fasthttp.RequestCtx) { panic("boom") })
+	var rc fasthttp.RequestCtx
+	rc.Request.SetRequestURI("/x")
+	h(&rc)
+	if rc.Response.StatusCode() != 500 || !strings.Contains(string(rc.Response.Body()), `"code":"internal"`) {
+		t.Fatalf("%d %s", rc.Response.StatusCode(), rc.Response.Body())
 	}
 	if !strings.Contains(logs.b.String(), "handler panicked") {
 		t.Fatalf("no panic log line: %s", logs.b.String())
