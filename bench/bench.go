@@ -275,6 +275,9 @@ func (e *env) setup(ctx context.Context, rep *Report) error {
 		rep.Load = &LoadResult{UsageRows: st.UsageRows, Seconds: round3(st.Elapsed.Seconds()),
 			RowsPerSecond: round3(float64(st.UsageRows) / st.Elapsed.Seconds())}
 		e.log("loaded %d usage rows in %s: %.0f rows/s", st.UsageRows, st.Elapsed.Round(time.Millisecond), rep.Load.RowsPerSecond)
+		if err := e.waitForMerges(ctx); err != nil {
+			return err
+		}
 	}
 	if e.clients, err = readClients(ctx, e.conn); err != nil {
 		return err
@@ -283,6 +286,32 @@ func (e *env) setup(ctx context.Context, rep *Report) error {
 		return err
 	}
 	return e.startService(ctx)
+}
+
+// waitForMerges lets the merges of the freshly loaded parts finish (up to
+// ten minutes) before anything is measured: they take a core of the two,
+// so a run measured during them reports the merges, not the service.
+func (e *env) waitForMerges(ctx context.Context) error {
+	start := time.Now()
+	for {
+		var n uint64
+		if err := e.conn.QueryRow(ctx, "SELECT count() FROM system.merges WHERE database = currentDatabase()").Scan(&n); err != nil {
+			return fmt.Errorf("cannot read system.merges: %w", err)
+		}
+		if n == 0 {
+			e.log("merges after the load done in %s", time.Since(start).Round(time.Second))
+			return nil
+		}
+		if time.Since(start) > 10*time.Minute {
+			e.log("%d merges still running after %s: measuring anyway", n, time.Since(start).Round(time.Second))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 // withAuth adds the database and credentials as URL parameters, which
