@@ -54,6 +54,9 @@ func translate(err error) error {
 		return err
 	}
 	kind := kindOf(err)
+	if kind == errs.Internal {
+		return errs.From(err)
+	}
 	out := &errs.Error{Kind: kind, Cause: err}
 	switch kind {
 	case errs.Timeout:
@@ -66,8 +69,6 @@ func translate(err error) error {
 	case errs.Unavailable:
 		out.Message = "the database is unavailable; retry shortly"
 		out.RetryAfter = retryAfterSeconds
-	default:
-		out.Message = "internal error; quote the request id when reporting it"
 	}
 	return out
 }
