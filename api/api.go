@@ -15,6 +15,7 @@ const (
 	RouteHealthz           = "/healthz"
 	RouteReadyz            = "/readyz"
 	RouteMetrics           = "/metrics"
+	RouteOpenAPI           = "/openapi.json"
 )
 
 // Path is route with its client id filled in.

@@ -94,6 +94,7 @@ func (h *hostile) do(target, token string) (int, string) {
 	if err != nil {
 		h.t.Fatalf("GET %.200s: body: %v", target, err)
 	}
+	checkContract(h.t, target, resp.StatusCode, resp.Header, body)
 	return resp.StatusCode, string(body)
 }
 

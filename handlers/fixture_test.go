@@ -184,6 +184,7 @@ func (a *api) get(pathQuery string, tok ...string) *fasthttp.Response {
 	if err := a.client.DoTimeout(req, resp, 30*time.Second); err != nil {
 		a.t.Fatalf("GET %s: %v", pathQuery, err)
 	}
+	checkFastHTTP(a.t, pathQuery, resp)
 	return resp
 }
 
@@ -294,6 +295,7 @@ func (a *api) getWith(uri string, headers map[string]string) *fasthttp.Response 
 	if err := a.client.DoTimeout(req, resp, 30*time.Second); err != nil {
 		a.t.Fatalf("GET %s: %v", uri, err)
 	}
+	checkFastHTTP(a.t, strings.TrimPrefix(uri, "http://usagelens"), resp)
 	return resp
 }
 

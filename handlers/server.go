@@ -53,6 +53,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET(api.RouteHealthz, s.healthz)
 	r.GET(api.RouteReadyz, s.readyz)
 	r.GET(api.RouteMetrics, fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
+	r.GET(api.RouteOpenAPI, s.openapi())
 	r.GET(api.RouteUtilization, s.utilization)
 	r.GET(api.RouteUtilizationExport, s.utilizationExport)
 	r.GET(api.RouteUsageExport, s.usageExport)
