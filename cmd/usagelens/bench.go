@@ -40,16 +40,13 @@ func runBench(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
 	if c.DatasetDir == "" && *scale == "" {
-		return fmt.Errorf("give --dataset DIR or --scale S")
+		return badUsage(fs, "give --dataset DIR or --scale S")
 	}
 	if *scale != "" {
 		sc, err := dataset.ParseScale(*scale)
 		if err != nil {
-			return fmt.Errorf("--scale: %w", err)
+			return badUsage(fs, "--scale: %v", err)
 		}
 		c.Scale = sc
 	}
@@ -58,7 +55,7 @@ func runBench(args []string) error {
 		case a == "none" || a == "":
 		case slices.Contains(benchAnchors, a):
 		default:
-			return fmt.Errorf("--anchors: %q is not one of %s or none", a, strings.Join(benchAnchors, ", "))
+			return badUsage(fs, "--anchors: %q is not one of %s or none", a, strings.Join(benchAnchors, ", "))
 		}
 	}
 	on := func(name string) bool { return slices.Contains(strings.Split(*anchors, ","), name) }

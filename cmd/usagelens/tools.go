@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -19,7 +18,7 @@ func runMigrate(args []string) error {
 		return err
 	}
 	if *dsn == "" {
-		return errors.New("--clickhouse-dsn (or CLICKHOUSE_DSN) is required")
+		return badUsage(fs, "--clickhouse-dsn (or CLICKHOUSE_DSN) is required")
 	}
 	ctx := context.Background()
 	conn, err := chschema.Connect(ctx, *dsn, 2)
@@ -45,11 +44,11 @@ func runSeed(args []string) error {
 		return err
 	}
 	if *out == "" {
-		return errors.New("--out is required")
+		return badUsage(fs, "--out is required")
 	}
 	sc, err := dataset.ParseScale(*scale)
 	if err != nil {
-		return fmt.Errorf("--scale: %w", err)
+		return badUsage(fs, "--scale: %v", err)
 	}
 	st, err := dataset.Generate(*out, dataset.SeedOptions{Scale: sc, Seed: *seed, Gzip: *gz, Progress: os.Stderr})
 	if err != nil {
@@ -65,8 +64,8 @@ func runLoad(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *dsn == "" || fs.NArg() != 1 {
-		return errors.New("usage: usagelens load --clickhouse-dsn DSN DIR")
+	if *dsn == "" {
+		return badUsage(fs, "--clickhouse-dsn (or CLICKHOUSE_DSN) is required")
 	}
 	ctx := context.Background()
 	conn, err := chschema.Connect(ctx, *dsn, 4)
@@ -94,6 +93,9 @@ func runToken(args []string) error {
 	keyFile := fs.String("token-key-file", "", "file holding the signing key (else USAGELENS_TOKEN_KEY)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *client == "" {
+		return badUsage(fs, "--client is required")
 	}
 	key, err := auth.LoadKey(os.Getenv("USAGELENS_TOKEN_KEY"), *keyFile)
 	if err != nil {
