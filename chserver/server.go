@@ -253,7 +253,9 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 		s.mu.Unlock()
 		select {
 		case <-done:
-			if strings.Contains(s.logTail(), "Cannot lock file") {
+			// Another server took the directory after Start checked it;
+			// the live lock says so, where err.log may hold old lines.
+			if s.statusLocked() {
 				return s.lockedError()
 			}
 			return fmt.Errorf("clickhouse-server exited before it was ready (%v); its log: %s", s.exitErr(), s.logTail())
