@@ -69,6 +69,11 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create %s: %w", dir, err)
 	}
+	// Checked before the config is written: a server that holds the
+	// directory must not have its config rewritten under it.
+	if s.statusLocked() {
+		return nil, s.lockedError()
+	}
 	if err := s.writeConfig(); err != nil {
 		return nil, err
 	}
@@ -119,6 +124,16 @@ func (s *Server) Supervise(ctx context.Context, logf func(format string, args ..
 			return
 		}
 	}
+}
+
+// PID is the process id of the running server, or 0 before it started.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 func (s *Server) exitErr() error {
@@ -238,6 +253,11 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 		s.mu.Unlock()
 		select {
 		case <-done:
+			// Another server took the directory after Start checked it;
+			// the live lock says so, where err.log may hold old lines.
+			if s.statusLocked() {
+				return s.lockedError()
+			}
 			return fmt.Errorf("clickhouse-server exited before it was ready (%v); its log: %s", s.exitErr(), s.logTail())
 		case <-ctx.Done():
 			return fmt.Errorf("clickhouse-server in %s not ready after %s: %v; its log: %s", s.Dir, limit, err, s.logTail())

@@ -1,7 +1,12 @@
 package chserver_test
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,4 +120,53 @@ func TestSuperviseRestartsACrashedServer(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// A second server in a directory another one holds is refused in one line
+// that names the holder and how to stop it, and the holder keeps running
+// on its own config.
+func TestSecondServerInTheSameDirectoryNamesTheHolder(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	first, err := chserver.Start(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = first.Stop() })
+	config, err := os.ReadFile(filepath.Join(dir, "config.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	second, err := chserver.Start(ctx, dir)
+	if err == nil {
+		_ = second.Stop()
+		t.Fatal("a second server started in the same directory")
+	}
+	msg := err.Error()
+	pid := strconv.Itoa(first.PID())
+	for _, want := range []string{"already running in " + dir, "(PID " + pid + ")", "kill " + pid} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q: %s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "\n") || len(msg) > 300 {
+		t.Errorf("error is not one short line: %q", msg)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dir, "config.xml")); !bytes.Equal(now, config) {
+		t.Error("the refused start rewrote the running server's config")
+	}
+	if err := ping(first.DSN()); err != nil {
+		t.Fatalf("the first server stopped answering: %v", err)
+	}
+
+	// Once the holder is gone the directory is free again.
+	if err := first.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := chserver.Start(ctx, dir)
+	if err != nil {
+		t.Fatalf("start after the holder stopped: %v", err)
+	}
+	_ = again.Stop()
 }

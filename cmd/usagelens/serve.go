@@ -125,7 +125,7 @@ func serve(c serveConfig) error {
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("serving", slog.String("listen", ln.Addr().String()))
 	if c.demo {
-		printDemo(ctx, st, key, c.listen)
+		printDemo(ctx, st, key, c)
 	}
 	select {
 	case err := <-errc:
@@ -211,11 +211,18 @@ func seedDemo(ctx context.Context, st *store.Store, conn driver.Conn, dataDir st
 	return nil
 }
 
-// printDemo prints a token for the demo's biggest client and requests to try.
-func printDemo(ctx context.Context, st *store.Store, key []byte, listen string) {
+// printDemo prints, for the demo's biggest client, shell lines to paste
+// (a token, the client, its utilization URL, the header and ids to filter
+// by), requests that use them, and how to mint a token for the others.
+func printDemo(ctx context.Context, st *store.Store, key []byte, c serveConfig) {
 	client, err := st.BusiestClient(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cannot pick a demo client: %v\n", err)
+		return
+	}
+	ids, err := st.DemoIDs(ctx, client)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cannot read the demo client's ids: %v\n", err)
 		return
 	}
 	tok, err := auth.Mint(key, client, 30*24*time.Hour, time.Now())
@@ -223,21 +230,74 @@ func printDemo(ctx context.Context, st *store.Store, key []byte, listen string) 
 		fmt.Fprintf(os.Stderr, "cannot mint a demo token: %v\n", err)
 		return
 	}
-	host := listen
+	fmt.Print(demoText(client, tok, c, ids))
+}
+
+// demoText is what printDemo prints. Values are single-quoted so a paste
+// into any POSIX shell takes them as they are.
+func demoText(client, tok string, c serveConfig, ids store.DemoIDs) string {
+	host := c.listen
 	if strings.HasPrefix(host, ":") {
 		host = "127.0.0.1" + host
 	}
-	base := "http://" + host + api.Path(api.RouteUtilization, client)
-	fmt.Printf(`
-usagelens demo is ready. Client %s; token valid 30 days:
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nusagelens demo is ready. Client %s; token valid 30 days. Paste into a shell:\n\n", client)
+	fmt.Fprintf(&b, "export TOKEN='%s'\n", tok)
+	fmt.Fprintf(&b, "export C='%s'\n", client)
+	fmt.Fprintf(&b, "export U='http://%s%s'\n", host, api.Path(api.RouteUtilization, client))
+	fmt.Fprintf(&b, "export H='Authorization: Bearer %s'\n", tok)
+	const month = "granularity=monthly&start_date=2026-10-01&end_date=2026-10-31"
+	queries := []string{
+		month + "&page_size=5",
+		month + "&compare_start_date=2026-09-01&compare_end_date=2026-09-30&sort_by=unique_users",
+		"granularity=weekly&start_date=2026-10-01&end_date=2026-10-31&filter=discovered",
+	}
+	if cats := ids.CategoryIDs; len(cats) > 0 {
+		vars := []string{}
+		for i, id := range cats {
+			fmt.Fprintf(&b, "export CAT%d='%s'\n", i+1, id)
+			vars = append(vars, fmt.Sprintf("$CAT%d", i+1))
+		}
+		queries = append(queries, month+"&category_ids="+strings.Join(vars, ","))
+	}
+	for _, id := range ids.VendorIDs {
+		fmt.Fprintf(&b, "export VENDOR='%s'\n", id)
+		queries = append(queries, month+"&vendor_ids=$VENDOR")
+	}
+	for _, id := range ids.DepartmentIDs {
+		fmt.Fprintf(&b, "export DEPT='%s'\n", id)
+		queries = append(queries, month+"&department_ids=$DEPT")
+	}
+	b.WriteString("\n")
+	for _, q := range queries {
+		fmt.Fprintf(&b, "curl -s -H \"$H\" \"$U?%s\"\n", q)
+	}
+	if len(ids.OtherClients) > 0 {
+		bin, err := os.Executable()
+		if err != nil {
+			bin = "usagelens"
+		}
+		var keyArg string
+		switch {
+		case os.Getenv("USAGELENS_TOKEN_KEY") != "":
+			keyArg = "   # with USAGELENS_TOKEN_KEY set as it is for serve"
+		case c.keyFile != "":
+			keyArg = " --token-key-file " + absPath(c.keyFile)
+		default:
+			keyArg = " --token-key-file " + absPath(filepath.Join(c.dataDir, "token.key"))
+		}
+		fmt.Fprintf(&b, "\nA token for another demo client (%s):\n\n", strings.Join(ids.OtherClients, ", "))
+		fmt.Fprintf(&b, "%s token --client %s%s\n", bin, ids.OtherClients[0], keyArg)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
 
-export TOKEN=%s
-
-curl -s -H "Authorization: Bearer $TOKEN" "%s?granularity=monthly&start_date=2026-10-01&end_date=2026-10-31&page_size=5"
-curl -s -H "Authorization: Bearer $TOKEN" "%s?granularity=monthly&start_date=2026-10-01&end_date=2026-10-31&compare_start_date=2026-09-01&compare_end_date=2026-09-30&sort_by=unique_users"
-curl -s -H "Authorization: Bearer $TOKEN" "%s?granularity=weekly&start_date=2026-10-01&end_date=2026-10-31&filter=discovered"
-
-`, client, tok, base, base, base)
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 // slogPrinter routes fasthttp's own messages to the structured log.
