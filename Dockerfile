@@ -10,10 +10,16 @@ COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /usagelens ./cmd/usagelens
+# An empty /datasets for the final image, which has no shell to make one: a
+# named volume mounted there (docker-compose.yml's "datasets") starts as a
+# copy of it, owned by the image's user, so `seed --out /datasets/...` can
+# write.
+RUN mkdir -p /out/datasets
 
 # Final stage: no shell, no package manager, runs as uid 65532.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /usagelens /usagelens
+COPY --from=build --chown=65532:65532 /out/datasets /datasets
 USER nonroot:nonroot
 EXPOSE 8080
 ENTRYPOINT ["/usagelens"]

@@ -52,6 +52,23 @@ func (s *Server) NewHTTPServer(lim Limits) *fasthttp.Server {
 	}
 }
 
+// NewMetricsHTTPServer returns the fasthttp server for the metrics address
+// (Config.MetricsApart). A scrape is one small response, so it keeps the
+// read and idle limits of lim but writes within 30 seconds.
+func (s *Server) NewMetricsHTTPServer(lim Limits) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:            s.MetricsHandler(),
+		Name:               "usagelens",
+		ReadTimeout:        lim.ReadTimeout,
+		WriteTimeout:       30 * time.Second,
+		IdleTimeout:        lim.IdleTimeout,
+		ReadBufferSize:     lim.MaxHeaderBytes,
+		MaxRequestBodySize: lim.MaxBodyBytes,
+		Concurrency:        64,
+		ErrorHandler:       s.rejectRequest,
+	}
+}
+
 func (s *Server) rejectRequest(rc *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error

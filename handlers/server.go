@@ -32,6 +32,10 @@ type Config struct {
 	// TenantQueries and TenantExports cap one client's concurrent JSON
 	// queries and exports (0: 8 and 2); beyond them the answer is 429.
 	TenantQueries, TenantExports int
+	// MetricsApart leaves /metrics out of Handler (the API answers it 404):
+	// serve puts MetricsHandler on an address of its own, so scrapes can stay
+	// on a private network while the API is public.
+	MetricsApart bool
 }
 
 // Server is the API's shared state.
@@ -52,19 +56,42 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.SaveMatchedRoutePath = true
 	r.GET(api.RouteHealthz, s.healthz)
 	r.GET(api.RouteReadyz, s.readyz)
-	r.GET(api.RouteMetrics, fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
+	if !s.MetricsApart {
+		r.GET(api.RouteMetrics, s.metrics())
+	}
 	r.GET(api.RouteOpenAPI, s.openapi())
 	r.GET(api.RouteUtilization, s.utilization)
 	r.GET(api.RouteUtilizationExport, s.utilizationExport)
 	r.GET(api.RouteUsageExport, s.usageExport)
+	s.routeErrors(r)
+	if s.Store != nil {
+		s.Metrics.WatchPool(s.Store.Stats)
+	}
+	return s.observe(r.Handler)
+}
+
+// MetricsHandler serves GET /metrics alone, for the metrics address of
+// Config.MetricsApart; every other path is a 404 in the error shape.
+// Scrapes are observed like API requests, under the route /metrics.
+func (s *Server) MetricsHandler() fasthttp.RequestHandler {
+	r := router.New()
+	r.SaveMatchedRoutePath = true
+	r.GET(api.RouteMetrics, s.metrics())
+	s.routeErrors(r)
+	return s.observe(r.Handler)
+}
+
+// metrics answers GET /metrics from the service's own registry.
+func (s *Server) metrics() fasthttp.RequestHandler {
+	return fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+}
+
+// routeErrors answers unknown paths and wrong methods in the error shape.
+func (s *Server) routeErrors(r *router.Router) {
 	r.NotFound = func(rc *fasthttp.RequestCtx) {
 		s.writeError(rc, &errs.Error{Kind: errs.NotFound, Message: "no such route", Details: map[string]any{"path": string(rc.Path())}})
 	}
 	r.MethodNotAllowed = func(rc *fasthttp.RequestCtx) {
 		s.writeError(rc, errs.New(errs.MethodNotAllowed, "only GET is supported"))
 	}
-	if s.Store != nil {
-		s.Metrics.WatchPool(s.Store.Stats)
-	}
-	return s.observe(r.Handler)
 }

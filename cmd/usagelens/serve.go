@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/valyala/fasthttp"
 
 	"github.com/usagelens/usagelens/api"
 	"github.com/usagelens/usagelens/auth"
@@ -30,7 +31,7 @@ import (
 
 type serveConfig struct {
 	listen, dsn, dataDir, keyFile, logLevel, logFormat string
-	pprofListen                                        string
+	pprofListen, metricsListen                         string
 	demo                                               bool
 	queryTimeout, exportTimeout, shutdownTimeout       time.Duration
 	maxConns                                           int
@@ -51,6 +52,7 @@ func runServe(args []string) error {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug | info | warn | error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json | text")
 	fs.StringVar(&c.pprofListen, "pprof-listen", "", "serve net/http/pprof on this address of its own, e.g. 127.0.0.1:6060; empty: off")
+	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics on this address of its own (the API port then answers it 404); empty: on the API port")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -98,7 +100,8 @@ func serve(c serveConfig) error {
 			return err
 		}
 	}
-	srv := handlers.New(handlers.Config{Store: st, Key: key, Log: log, Metrics: metrics, QueryTimeout: c.queryTimeout, ExportTimeout: c.exportTimeout})
+	srv := handlers.New(handlers.Config{Store: st, Key: key, Log: log, Metrics: metrics, QueryTimeout: c.queryTimeout, ExportTimeout: c.exportTimeout,
+		MetricsApart: c.metricsListen != ""})
 	if c.pprofListen != "" {
 		pp, err := observability.StartPprof(c.pprofListen, log)
 		if err != nil {
@@ -112,7 +115,8 @@ func serve(c serveConfig) error {
 		}()
 		log.Warn("pprof serving; keep this address private", slog.String("listen", pp.Addr()))
 	}
-	hs := srv.NewHTTPServer(handlers.DefaultLimits(c.exportTimeout))
+	lim := handlers.DefaultLimits(c.exportTimeout)
+	hs := srv.NewHTTPServer(lim)
 	hs.Logger = slogPrinter{log}
 	// Keep-alive clients learn from "Connection: close" not to send more
 	// once shutdown began.
@@ -121,7 +125,20 @@ func serve(c serveConfig) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", c.listen, err)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	var ms *fasthttp.Server
+	if c.metricsListen != "" {
+		ms = srv.NewMetricsHTTPServer(lim)
+		ms.Logger = slogPrinter{log}
+		ms.CloseOnShutdown = true
+		mln, err := net.Listen("tcp4", c.metricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("cannot listen on %s: %w", c.metricsListen, err)
+		}
+		go func() { errc <- ms.Serve(mln) }()
+		log.Info("serving metrics", slog.String("listen", mln.Addr().String()))
+	}
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("serving", slog.String("listen", ln.Addr().String()))
 	if c.demo {
@@ -129,7 +146,7 @@ func serve(c serveConfig) error {
 	}
 	select {
 	case err := <-errc:
-		return fmt.Errorf("cannot serve on %s: %w", c.listen, err)
+		return fmt.Errorf("cannot serve: %w", err)
 	case <-ctx.Done():
 	}
 	// A second signal ends the process at once.
@@ -144,6 +161,13 @@ func serve(c serveConfig) error {
 		log.Warn("shutdown deadline passed with requests in flight; cutting them off", slog.String("error", err.Error()))
 	} else {
 		log.Info("in-flight requests finished")
+	}
+	// The metrics address stays up while the API drains, so the drain can
+	// be watched.
+	if ms != nil {
+		if err := ms.ShutdownWithContext(sctx); err != nil {
+			log.Warn("metrics server did not stop in time", slog.String("error", err.Error()))
+		}
 	}
 	return nil
 }
