@@ -27,6 +27,7 @@ var commands = []command{
 	{name: "load", summary: "validate and load a dataset directory into ClickHouse (migrating first)",
 		args: "DIR", argHelp: "DIR  the dataset directory (clients.csv, apps.csv, user_departments.csv, usage.csv or usage.csv.gz)", nargs: 1},
 	{name: "token", summary: "print a bearer token for one client"},
+	{name: "health", summary: "exit 0 when a health URL answers 200 (the container healthcheck)"},
 	{name: "bench", summary: "load a dataset, replay traffic and measure it against anchors"},
 }
 
@@ -58,7 +59,7 @@ also as CLICKHOUSE_DSN. Flags win over the environment.
 
 func main() {
 	runs := map[string]func([]string) error{
-		"serve": runServe, "migrate": runMigrate, "seed": runSeed, "load": runLoad, "token": runToken,
+		"serve": runServe, "migrate": runMigrate, "seed": runSeed, "load": runLoad, "token": runToken, "health": runHealth,
 		"bench": runBench,
 	}
 	os.Exit(dispatch(os.Args[1:], runs, os.Stdout, os.Stderr))

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -42,7 +44,7 @@ func runEnv(t *testing.T, bin string, env []string, args ...string) result {
 	return r
 }
 
-var commandNames = []string{"serve", "migrate", "seed", "load", "token", "bench"}
+var commandNames = []string{"serve", "migrate", "seed", "load", "token", "health", "bench"}
 
 // Help on stdout, exit 0: overall, and per command with its arguments.
 func TestCLIHelp(t *testing.T) {
@@ -205,4 +207,24 @@ func TestCLIConnectionErrors(t *testing.T) {
 	f("usagelens migrate: cannot reach ClickHouse at "+closed+": connection refused", "migrate", "--clickhouse-dsn", "clickhouse://default:@"+closed+"/default")
 	f(`authentication failed for user "default"`, "migrate", "--clickhouse-dsn", "clickhouse://default:wrong@"+u.Host+"/default")
 	f(`does not exist at `+u.Host+` and cannot be created`, "load", t.TempDir(), "--clickhouse-dsn", "clickhouse://default:@"+u.Host+"/usagelens_never?readonly=1")
+}
+
+// health exits 0 on a 200, 1 on any other answer or none.
+func TestCLIHealth(t *testing.T) {
+	bin := binary(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	f := func(url string, want int) {
+		t.Helper()
+		if r := runEnv(t, bin, nil, "health", "--url", url); r.code != want {
+			t.Errorf("health --url %s: exit %d (stderr %q), want %d", url, r.code, r.stderr, want)
+		}
+	}
+	f(srv.URL+"/readyz", 0)
+	f(srv.URL+"/nope", 1)
+	f("http://127.0.0.1:1/readyz", 1)
 }
