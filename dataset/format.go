@@ -1,5 +1,5 @@
 // Package dataset holds the dataset directory, usagelens' interchange format:
-// the files and columns of DESIGN.md, the seed generator that writes them and
+// the files and columns the README describes ("Data formats"), the seed generator that writes them and
 // the loader that puts them into ClickHouse.
 package dataset
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +44,11 @@ func TestClickHouseOutageGives503AndRecovers(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("GET %s: body: %v", url, err)
+		}
+		checkContract(t, strings.TrimPrefix(url, base), resp.StatusCode, resp.Header, b)
 		return resp.StatusCode, string(b), resp.Header
 	}
 	if code, body, _ := get(util); code != 200 {

@@ -15,6 +15,9 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
+# The compose file, with whichever Compose versions are installed (each one
+# absent is said and skipped).
+bash scripts/check-compose.sh
 go test -count=1 -timeout 20m "$@" ./...
 # A short fuzz run of the parameter and cursor parsers on top of the
 # committed corpus (query/testdata/fuzz).
