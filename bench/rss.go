@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/usagelens/usagelens/api"
+	"github.com/usagelens/usagelens/chserver"
 	"github.com/usagelens/usagelens/workload"
 )
 
@@ -202,16 +203,7 @@ func procCPU(pid int) time.Duration {
 	if pid <= 0 {
 		return 0
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name may hold spaces; fields count from after its ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
+	f := chserver.StatFields(pid)
 	if len(f) < 13 {
 		return 0
 	}

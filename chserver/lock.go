@@ -80,19 +80,23 @@ func cmdline(pid int) string {
 	return strings.TrimSpace(string(bytes.ReplaceAll(rawCmdline(pid), []byte{0}, []byte{' '})))
 }
 
-// parentPID reads the fourth field of /proc/PID/stat; the second, the
-// command name in parentheses, may hold spaces, so fields count from its
-// closing parenthesis.
-func parentPID(pid int) int {
+// StatFields are the fields of /proc/PID/stat after the command name
+// (state, ppid, …: field 3 of proc(5) first), or nil. The command name, in
+// parentheses, may hold spaces, so fields count from its closing one.
+func StatFields(pid int) []string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0
+		return nil
 	}
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0
+		return nil
 	}
-	f := strings.Fields(string(b[i+1:]))
+	return strings.Fields(string(b[i+1:]))
+}
+
+func parentPID(pid int) int {
+	f := StatFields(pid)
 	if len(f) < 2 {
 		return 0
 	}
