@@ -12,6 +12,7 @@ import (
 	"github.com/usagelens/usagelens/chschema"
 	"github.com/usagelens/usagelens/chschema/chtest"
 	"github.com/usagelens/usagelens/dataset"
+	"github.com/usagelens/usagelens/store"
 )
 
 // Apps whose names fold differently on different ClickHouse releases (and
@@ -105,6 +106,7 @@ func TestCrossVersion(t *testing.T) {
 		}
 		requests++
 	}
+	demoQueries(t, m)
 	dumpTables(t, m)
 	t.Logf("%d API requests", requests)
 }
@@ -191,6 +193,23 @@ func walkPages(t *testing.T, a *api, q string) int {
 		if n > 50 {
 			t.Fatalf("?%s: more than 50 pages", q)
 		}
+	}
+}
+
+// demoQueries runs what `serve --demo` asks the store for.
+func demoQueries(t *testing.T, m *chtest.Mirror) {
+	t.Helper()
+	ctx := context.Background()
+	st := store.New(m, nil)
+	if n, err := st.ClientCount(ctx); err != nil || n != 2 {
+		t.Fatalf("ClientCount: %d, %v", n, err)
+	}
+	busiest, err := st.BusiestClient(ctx)
+	if err != nil || busiest != client {
+		t.Fatalf("BusiestClient: %q, %v", busiest, err)
+	}
+	if _, err := st.DemoIDs(ctx, busiest); err != nil {
+		t.Fatalf("DemoIDs: %v", err)
 	}
 }
 
