@@ -64,6 +64,9 @@ type UtilizationPage struct {
 	Data       []AppUtilization `json:"data"`
 	TotalCount uint64           `json:"total_count"`
 	NextCursor *string          `json:"next_cursor"`
+	// DataAsOf is when the client's data last changed (RFC 3339, UTC),
+	// null when no load recorded it.
+	DataAsOf *string `json:"data_as_of"`
 }
 
 // ErrorBody is every error answer: {"error":{code, message, details,

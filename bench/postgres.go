@@ -199,7 +199,7 @@ func (e *env) pgCompare(ctx context.Context, pg *pgx.Conn, qtext, clientID strin
 		page = append(page[:0], buf.Bytes()...)
 
 		start = time.Now()
-		if _, err := runRaw(ctx, e.raw, query.UtilizationSQL(ur)); err != nil {
+		if _, err := runRaw(ctx, e.raw, query.UtilizationSQL(ur, query.SourceFor(ur, true))); err != nil {
 			return r, fmt.Errorf("raw utilization SQL: %w", err)
 		}
 		dRaw := time.Since(start)

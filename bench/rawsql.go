@@ -163,7 +163,7 @@ func (e *env) rawSQLAnchor(ctx context.Context, reqs []workload.Request) (*RawSQ
 		if err != nil {
 			return nil, err
 		}
-		st := query.UtilizationSQL(ur)
+		st := query.UtilizationSQL(ur, query.SourceFor(ur, true))
 		var svc, raw []time.Duration
 		rowsRead := 0
 		service := func(timed bool) error {

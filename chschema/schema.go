@@ -33,6 +33,7 @@ type Migration struct {
 // goMigrations are the steps written in Go.
 var goMigrations = []Migration{
 	{Version: 2, Name: "0002_app_name_key", run: addNameKey},
+	{Version: 4, Name: "0004_rollup_backfill", run: buildRollups},
 }
 
 // Migrations returns the embedded migrations in version order.

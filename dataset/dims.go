@@ -137,6 +137,21 @@ func (d *dims) knownApps(ctx context.Context, conn driver.Conn) (map[appKey]stru
 	return known, rows.Err()
 }
 
+// clientIDs are the clients any dimension row belongs to.
+func (d *dims) clientIDs() []string {
+	var ids []string
+	for _, c := range d.clients {
+		ids = append(ids, c.id.String())
+	}
+	for _, a := range d.apps {
+		ids = append(ids, a.clientID.String())
+	}
+	for _, m := range d.members {
+		ids = append(ids, m.clientID.String())
+	}
+	return union(ids, nil)
+}
+
 // insert writes the dimension rows. version orders re-loads: the
 // ReplacingMergeTree keeps the newest row per key.
 func (d *dims) insert(ctx context.Context, conn driver.Conn, version uint64) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/usagelens/usagelens/api"
 	"github.com/usagelens/usagelens/errs"
 	"github.com/usagelens/usagelens/observability"
+	"github.com/usagelens/usagelens/respcache"
 	"github.com/usagelens/usagelens/store"
 )
 
@@ -36,6 +37,8 @@ type Config struct {
 	// serve puts MetricsHandler on an address of its own, so scrapes can stay
 	// on a private network while the API is public.
 	MetricsApart bool
+	// Cache holds rendered JSON answers; nil caches nothing.
+	Cache *respcache.Cache
 }
 
 // Server is the API's shared state.

@@ -22,19 +22,14 @@ func (s *Server) utilization(rc *fasthttp.RequestCtx) {
 		s.writeError(rc, err)
 		return
 	}
-	release, err := s.admit(req.ClientID, false)
-	if err != nil {
-		s.writeError(rc, err)
-		return
-	}
-	defer release()
-	page, err := s.Store.UtilizationPage(ctx, req)
-	if err != nil {
-		s.writeError(rc, err)
-		return
-	}
-	setRows(rc, len(page.Rows))
-	writeJSON(rc, fasthttp.StatusOK, &api.UtilizationPage{Period: PeriodOf(req), Data: page.Rows, TotalCount: page.TotalCount, NextCursor: page.NextCursor})
+	s.answerJSON(ctx, rc, req.ClientID, req.CacheKey(), func(ctx context.Context, v store.DataVersion) (any, int, error) {
+		page, err := s.Store.UtilizationPage(ctx, req)
+		if err != nil {
+			return nil, 0, err
+		}
+		return &api.UtilizationPage{Period: PeriodOf(req), Data: page.Rows, TotalCount: page.TotalCount, NextCursor: page.NextCursor,
+			DataAsOf: asOf(v)}, len(page.Rows), nil
+	})
 }
 
 // requestContext carries the request id to the store's queries. Nothing

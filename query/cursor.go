@@ -64,6 +64,24 @@ const cursorKeys = "fold1"
 // order, so a cursor cannot be replayed against another result.
 func (r *Utilization) Fingerprint() string {
 	h := fnv.New64a()
+	h.Write([]byte(r.resultKey()))
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// CacheKey is the request in normal form: everything that decides the
+// response and nothing else (parameter order, list order and repeats, and
+// singular aliases do not), the client included.
+func (r *Utilization) CacheKey() string {
+	k := "utilization|" + r.resultKey() + strconv.Itoa(r.PageSize) + "|"
+	if r.Cursor != nil {
+		k += r.Cursor.Key + "|" + r.Cursor.ID
+	}
+	return k
+}
+
+// resultKey spells out, each part length-prefixed so no two requests
+// share it, what decides a result's rows and order.
+func (r *Utilization) resultKey() string {
 	day := func(t time.Time) string { return t.Format(time.DateOnly) }
 	parts := []string{cursorKeys, r.ClientID, r.Granularity, day(r.Period.Start), day(r.Period.End), r.Filter, r.Q,
 		strings.Join(r.CategoryIDs, ","), strings.Join(r.VendorIDs, ","), strings.Join(r.DepartmentIDs, ","),
@@ -71,10 +89,11 @@ func (r *Utilization) Fingerprint() string {
 	if r.Compare != nil {
 		parts = append(parts, day(r.Compare.Start), day(r.Compare.End))
 	}
+	var b strings.Builder
 	for _, p := range parts {
-		fmt.Fprintf(h, "%d:%s|", len(p), p)
+		fmt.Fprintf(&b, "%d:%s|", len(p), p)
 	}
-	return strconv.FormatUint(h.Sum64(), 36)
+	return b.String()
 }
 
 func optBool(b *bool) string {

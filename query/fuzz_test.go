@@ -64,7 +64,7 @@ func FuzzParseUtilization(f *testing.F) {
 				r.Filter != "" && !slices.Contains(api.Filters, r.Filter) || r.PageSize < 0 || r.PageSize > MaxPageSize {
 				t.Fatalf("%q: parsed to a value outside its allowlist: %+v", raw, r)
 			}
-			checkShape(t, raw, UtilizationSQL(r), UtilizationSQL(utilizationShape(r)))
+			checkShape(t, raw, defaultSQL(r), defaultSQL(utilizationShape(r)))
 		}
 		u, err := ParseUsageExport(fuzzClient, v)
 		if err != nil {

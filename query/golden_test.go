@@ -16,6 +16,9 @@ var update = flag.Bool("update", false, "rewrite the golden SQL files in testdat
 
 const goldenClient = "c0000000-0000-4000-8000-000000000001"
 
+// defaultSQL is the statement the service runs for r with rollups on.
+func defaultSQL(r *Utilization) Statement { return UtilizationSQL(r, SourceFor(r, true)) }
+
 // utilizationShapes is every request shape of the utilization builder:
 // each granularity, comparison on and off, each filter, every list
 // filter, department scope, each sort × order, a cursor page, the export.
@@ -36,7 +39,14 @@ var utilizationShapes = map[string]string{
 	"util_sort_active_asc":  "granularity=monthly&start_date=2026-02-01&end_date=2026-02-28&sort_by=active_time&sort_order=asc",
 	"util_sort_avg_desc":    "granularity=monthly&start_date=2026-02-01&end_date=2026-02-28&sort_by=avg_time",
 	"util_sort_session_asc": "granularity=monthly&start_date=2026-02-01&end_date=2026-02-28&sort_by=session_count&sort_order=asc&page_size=10",
+	// Rollups: whole months with days before and after them, and a
+	// comparison period inside one month.
+	"util_partial_months": "granularity=weekly&start_date=2026-01-15&end_date=2026-04-10&compare_start_date=2025-12-03&compare_end_date=2025-12-20",
 }
+
+// rawShapes are shapes the rollups answer, forced through usage rows as
+// --rollups=false does.
+var rawShapes = []string{"util_weekly", "util_monthly_compare", "util_partial_months"}
 
 var usageShapes = map[string]string{
 	"usage_period":      "start_date=2026-02-01&end_date=2026-02-28",
@@ -55,7 +65,7 @@ func utilizationStatement(t *testing.T, raw string, pg Pagination) Statement {
 	if err != nil {
 		t.Fatalf("%s: %v", raw, err)
 	}
-	return UtilizationSQL(r)
+	return defaultSQL(r)
 }
 
 func usageRequest(t *testing.T, raw string) *UsageExport {
@@ -80,6 +90,14 @@ func TestGoldenSQL(t *testing.T) {
 		shapes[name] = utilizationStatement(t, raw, Paged)
 	}
 	shapes["util_export"] = utilizationStatement(t, utilizationShapes["util_monthly_compare"], Unpaged)
+	for _, name := range rawShapes {
+		v, _ := url.ParseQuery(utilizationShapes[name])
+		r, err := ParseUtilization(goldenClient, v, Paged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shapes["util_raw_"+name[len("util_"):]] = UtilizationSQL(r, Raw)
+	}
 	v, _ := url.ParseQuery(utilizationShapes["util_sort_name_asc"] + "&page_size=3")
 	first, err := ParseUtilization(goldenClient, v, Paged)
 	if err != nil {
@@ -144,7 +162,7 @@ func TestInjectionsChangeOnlyArgs(t *testing.T) {
 		if err != nil {
 			continue // refused before any SQL exists (NUL): fine
 		}
-		st := UtilizationSQL(r)
+		st := defaultSQL(r)
 		if st.SQL != base.SQL {
 			t.Errorf("q=%q changed the SQL text", evil)
 		}
@@ -171,7 +189,7 @@ func TestInjectionsChangeOnlyArgs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := UtilizationSQL(r); got.SQL != utilizationStatement(t, utilizationShapes["util_all_filters"], Paged).SQL {
+		if got := defaultSQL(r); got.SQL != utilizationStatement(t, utilizationShapes["util_all_filters"], Paged).SQL {
 			t.Errorf("client id %q changed the utilization SQL text", evil)
 		}
 	}

@@ -82,15 +82,31 @@ var utilizationColumns = []utilizationColumn{
 	{"{{if .Compare}}cmp_buckets{{else}}toUInt64(0){{end}}", func(w *raw) any { return &w.cmp.buckets }},
 	{"{{if .Compare}}cmp_sessions{{else}}toUInt64(0){{end}}", func(w *raw) any { return &w.cmp.sessions }},
 	// A scalar subquery is Nullable on current releases.
-	{"assumeNotNull((SELECT uniqExact(user_id) FROM app_usage_reports WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND {{.Departments}})) AS client_users", func(w *raw) any { return &w.clientUsers }},
+	{"assumeNotNull(({{if .Rollups}}" + rollupClientUsers + "{{else}}" + rawClientUsers + "{{end}})) AS client_users", func(w *raw) any { return &w.clientUsers }},
 	{"toString({{.SortKey}} AS sort_key) AS sort_key_text", func(w *raw) any { return &w.sortKey }},
 	{"{{.AfterCursor}} AS after_cursor", func(w *raw) any { return &w.after }},
 }
 
+// rawClientUsers and rollupClientUsers are the distinct users of the
+// client in the period (the adoption denominator), from usage rows or from
+// month states and the usage rows of the days outside whole months.
+const (
+	rawClientUsers    = "SELECT uniqExact(user_id) FROM app_usage_reports WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND {{.Departments}}"
+	rollupClientUsers = `SELECT uniqExactMerge(users) FROM
+    (
+        SELECT users FROM usage_client_months
+        WHERE client_id = toUUID(@client) AND ` + "{{template \"months\" \"cur\"}}" + `
+        UNION ALL
+        SELECT uniqExactState(user_id) AS users FROM app_usage_reports
+        WHERE client_id = toUUID(@client) AND ` + "{{template \"edges\" \"cur\"}}" + `
+    )`
+)
+
 // utilizationTemplate is the one statement that answers a utilization
 // request. Both periods are aggregated in one scan with -If combinators;
 // the app list comes from apps (filters) joined to that aggregate, each
-// joined subquery with an alias (current releases require one).
+// joined subquery with an alias (current releases require one). The
+// aggregate comes from usage rows ("raw") or from the rollups ("rollups").
 var utilizationTemplate = template.Must(template.New("utilization").Parse(`SELECT
     ` + func() string {
 	cols := make([]string, len(utilizationColumns))
@@ -107,7 +123,11 @@ FROM
     WHERE client_id = toUUID(@client){{.AppFilters}}
 ) AS app
 ANY LEFT JOIN
-(
+{{if .Rollups}}{{template "rollups" .}}{{else}}{{template "raw" .}}{{end}} AS used USING app_id
+WHERE {{.Present}}
+ORDER BY after_cursor DESC, sort_key {{.Dir}}, app_id {{.Dir}}
+{{.Limit}}
+{{- define "raw"}}(
     SELECT application_id AS app_id,
         countIf((activity_date >= toDate(@start) AND activity_date <= toDate(@end)) AS cur) AS cur_rows,
         uniqExactIf(user_id, cur AND (({{.Departments}}) AS dep)) AS cur_users,
@@ -122,14 +142,54 @@ ANY LEFT JOIN
     FROM app_usage_reports
     WHERE client_id = toUUID(@client) AND activity_date >= toDate(@scan_from) AND activity_date <= toDate(@scan_to)
     GROUP BY application_id
-) AS used USING app_id
-WHERE {{.Present}}
-ORDER BY after_cursor DESC, sort_key {{.Dir}}, app_id {{.Dir}}
-{{.Limit}}`))
+){{end}}
+{{- define "rollups"}}(
+    SELECT app_id, cur_rows, cur_users, cur_ms, cur_buckets, cur_sessions, cur_points{{if .Compare}},
+        cmp_users, cmp_ms, cmp_buckets, cmp_sessions{{end}}
+    FROM
+    (
+        SELECT application_id AS app_id,
+            sumIf(user_days, (activity_date >= toDate(@start) AND activity_date <= toDate(@end)) AS cur) AS cur_rows,
+            sumIf(active_ms, cur) AS cur_ms,
+            uniqExactIf({{.Bucket}}, cur) AS cur_buckets,
+            sumIf(sessions, cur) AS cur_sessions,
+            cur_rows AS cur_points{{if .Compare}},
+            sumIf(active_ms, (activity_date >= toDate(@cstart) AND activity_date <= toDate(@cend)) AS cmp) AS cmp_ms,
+            uniqExactIf({{.Bucket}}, cmp) AS cmp_buckets,
+            sumIf(sessions, cmp) AS cmp_sessions{{end}}
+        FROM usage_app_days
+        WHERE client_id = toUUID(@client) AND activity_date >= toDate(@scan_from) AND activity_date <= toDate(@scan_to)
+        GROUP BY application_id
+    ) AS sums
+    ANY LEFT JOIN
+    (
+        SELECT app_id, uniqExactMergeIf(users, in_cur) AS cur_users{{if .Compare}}, uniqExactMergeIf(users, in_cmp) AS cmp_users{{end}}
+        FROM
+        (
+            SELECT application_id AS app_id, users, {{template "months" "cur"}} AS in_cur, {{if .Compare}}{{template "months" "cmp"}}{{else}}toUInt8(0){{end}} AS in_cmp
+            FROM usage_app_months
+            WHERE client_id = toUUID(@client) AND ({{template "months" "cur"}}{{if .Compare}} OR {{template "months" "cmp"}}{{end}})
+            UNION ALL
+            SELECT application_id AS app_id, uniqExactState(user_id) AS users, toUInt8(1) AS in_cur, toUInt8(0) AS in_cmp
+            FROM app_usage_reports
+            WHERE client_id = toUUID(@client) AND {{template "edges" "cur"}}
+            GROUP BY application_id{{if .Compare}}
+            UNION ALL
+            SELECT application_id AS app_id, uniqExactState(user_id) AS users, toUInt8(0) AS in_cur, toUInt8(1) AS in_cmp
+            FROM app_usage_reports
+            WHERE client_id = toUUID(@client) AND {{template "edges" "cmp"}}
+            GROUP BY application_id{{end}}
+        )
+        GROUP BY app_id
+    ) AS users USING app_id
+){{end}}
+{{- define "months"}}(month >= toDate(@{{.}}_months_from) AND month <= toDate(@{{.}}_months_to)){{end}}
+{{- define "edges"}}((activity_date >= toDate(@{{.}}_head_from) AND activity_date <= toDate(@{{.}}_head_to)) OR (activity_date >= toDate(@{{.}}_tail_from) AND activity_date <= toDate(@{{.}}_tail_to))){{end}}`))
 
 // utilizationParts are the statement's request-dependent parts: constants
 // and allowlisted names only.
 type utilizationParts struct {
+	Rollups     bool
 	Compare     bool
 	Departments string // the department scope's condition on user_id
 	AppFilters  string
@@ -141,10 +201,32 @@ type utilizationParts struct {
 	Limit       string
 }
 
-// UtilizationSQL builds the statement of a utilization request. The
-// cursor does not filter rows, it sorts rows after it first, so that
-// rows_before_limit still counts every matching app for total_count.
-func UtilizationSQL(r *Utilization) Statement {
+// Source is where a utilization statement reads usage from.
+type Source int
+
+// The sources: usage rows, or the rollups the loader keeps beside them.
+const (
+	Raw Source = iota
+	Rollups
+)
+
+// SourceFor is the one place that decides whether a request can be
+// answered from the rollups with the exact answer of the usage rows; with
+// rollups false (the --rollups=false flag) it never is. A department scope
+// cannot: a user may sit in several departments, and the rollups keep no
+// users per department, so its sums and distinct counts read usage rows.
+func SourceFor(r *Utilization, rollups bool) Source {
+	if !rollups || len(r.DepartmentIDs) > 0 {
+		return Raw
+	}
+	return Rollups
+}
+
+// UtilizationSQL builds the statement of a utilization request from src,
+// as SourceFor chose it. The cursor does not filter rows, it sorts rows
+// after it first, so that rows_before_limit still counts every matching app
+// for total_count.
+func UtilizationSQL(r *Utilization, src Source) Statement {
 	args := []any{
 		clickhouse.Named("client", r.ClientID),
 		clickhouse.Named("start", day(r.Period.Start)),
@@ -156,7 +238,13 @@ func UtilizationSQL(r *Utilization) Statement {
 		scanFrom, scanTo = minTime(scanFrom, r.Compare.Start), maxTime(scanTo, r.Compare.End)
 	}
 	args = append(args, clickhouse.Named("scan_from", day(scanFrom)), clickhouse.Named("scan_to", day(scanTo)))
-	p := utilizationParts{Compare: r.Compare != nil, Departments: "1", Bucket: bucketOf[r.Granularity],
+	if src == Rollups {
+		args = append(args, monthArgs("cur", r.Period)...)
+		if r.Compare != nil {
+			args = append(args, monthArgs("cmp", *r.Compare)...)
+		}
+	}
+	p := utilizationParts{Rollups: src == Rollups, Compare: r.Compare != nil, Departments: "1", Bucket: bucketOf[r.Granularity],
 		SortKey: sortColumns[r.SortBy], AfterCursor: "1", Present: "cur_rows > 0", Dir: "ASC"}
 	if len(r.DepartmentIDs) > 0 {
 		p.Departments = "user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))"
@@ -183,6 +271,27 @@ func UtilizationSQL(r *Utilization) Statement {
 		panic(fmt.Sprintf("utilization template: %v", err)) // the parts are strings: it cannot fail
 	}
 	return Statement{SQL: b.String(), Args: args}
+}
+
+// monthArgs binds a period's whole calendar months (as month starts) and
+// the days before and after them, named for the statement's "months" and
+// "edges" parts. An empty range has its end before its start.
+func monthArgs(name string, p Period) []any {
+	first := time.Date(p.Start.Year(), p.Start.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if !first.Equal(p.Start) {
+		first = first.AddDate(0, 1, 0)
+	}
+	endNext := p.End.AddDate(0, 0, 1)
+	last := time.Date(endNext.Year(), endNext.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
+	headTo, tailFrom := first.AddDate(0, 0, -1), last.AddDate(0, 1, 0)
+	if last.Before(first) { // no whole month: every day is an edge day
+		headTo, tailFrom = p.End, p.End.AddDate(0, 0, 1)
+	}
+	return []any{
+		clickhouse.Named(name+"_months_from", day(first)), clickhouse.Named(name+"_months_to", day(last)),
+		clickhouse.Named(name+"_head_from", day(p.Start)), clickhouse.Named(name+"_head_to", day(headTo)),
+		clickhouse.Named(name+"_tail_from", day(tailFrom)), clickhouse.Named(name+"_tail_to", day(p.End)),
+	}
 }
 
 // afterCursor is 1 for rows after the cursor's (sort key, app id) in the

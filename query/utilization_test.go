@@ -64,7 +64,7 @@ func TestUserValuesNeverReachSQLText(t *testing.T) {
 		if err != nil {
 			t.Fatalf("q=%q: %v", q, err)
 		}
-		return UtilizationSQL(r)
+		return defaultSQL(r)
 	}
 	want := build("x").SQL
 	for _, evil := range []string{"'", `\`, ";", "`", "{x:String}", "\t", "') OR 1=1 --", "@client", "?", "%s", "é"} {

@@ -27,6 +27,10 @@ type Store struct {
 	conn    driver.Conn
 	observe Observer
 	clients clientCache
+	// Rollups lets requests the rollups answer exactly read them (true
+	// from New); false reads usage rows for every request.
+	Rollups  bool
+	versions versions
 }
 
 // New is a store over conn; observe (may be nil) records every query.
@@ -34,7 +38,7 @@ func New(conn driver.Conn, observe Observer) *Store {
 	if observe == nil {
 		observe = func(string, error, time.Duration) {}
 	}
-	return &Store{conn: conn, observe: observe}
+	return &Store{conn: conn, observe: observe, Rollups: true}
 }
 
 // Stats are the connection pool's figures, for metrics.

@@ -51,7 +51,7 @@ func (s *Store) Utilization(ctx context.Context, r *query.Utilization) (*Utiliza
 	if r.PageSize == 0 {
 		kind = "export"
 	}
-	rows, err := s.query(ctx, kind, query.UtilizationSQL(r))
+	rows, err := s.query(ctx, kind, query.UtilizationSQL(r, query.SourceFor(r, s.Rollups)))
 	if err != nil {
 		return nil, err
 	}

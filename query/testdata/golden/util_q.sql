@@ -22,7 +22,14 @@ SELECT
     toUInt64(0),
     toUInt64(0),
     toUInt64(0),
-    assumeNotNull((SELECT uniqExact(user_id) FROM app_usage_reports WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND 1)) AS client_users,
+    assumeNotNull((SELECT uniqExactMerge(users) FROM
+    (
+        SELECT users FROM usage_client_months
+        WHERE client_id = toUUID(@client) AND (month >= toDate(@cur_months_from) AND month <= toDate(@cur_months_to))
+        UNION ALL
+        SELECT uniqExactState(user_id) AS users FROM app_usage_reports
+        WHERE client_id = toUUID(@client) AND ((activity_date >= toDate(@cur_head_from) AND activity_date <= toDate(@cur_head_to)) OR (activity_date >= toDate(@cur_tail_from) AND activity_date <= toDate(@cur_tail_to)))
+    ))) AS client_users,
     toString(name_key AS sort_key) AS sort_key_text,
     1 AS after_cursor
 FROM
@@ -35,16 +42,35 @@ FROM
 ) AS app
 ANY LEFT JOIN
 (
-    SELECT application_id AS app_id,
-        countIf((activity_date >= toDate(@start) AND activity_date <= toDate(@end)) AS cur) AS cur_rows,
-        uniqExactIf(user_id, cur AND ((1) AS dep)) AS cur_users,
-        sumIf(total_active_ms, cur AND dep) AS cur_ms,
-        uniqExactIf(toStartOfMonth(activity_date), cur AND dep) AS cur_buckets,
-        sumIf(total_session_count, cur AND dep) AS cur_sessions,
-        countIf(cur AND dep) AS cur_points
-    FROM app_usage_reports
-    WHERE client_id = toUUID(@client) AND activity_date >= toDate(@scan_from) AND activity_date <= toDate(@scan_to)
-    GROUP BY application_id
+    SELECT app_id, cur_rows, cur_users, cur_ms, cur_buckets, cur_sessions, cur_points
+    FROM
+    (
+        SELECT application_id AS app_id,
+            sumIf(user_days, (activity_date >= toDate(@start) AND activity_date <= toDate(@end)) AS cur) AS cur_rows,
+            sumIf(active_ms, cur) AS cur_ms,
+            uniqExactIf(toStartOfMonth(activity_date), cur) AS cur_buckets,
+            sumIf(sessions, cur) AS cur_sessions,
+            cur_rows AS cur_points
+        FROM usage_app_days
+        WHERE client_id = toUUID(@client) AND activity_date >= toDate(@scan_from) AND activity_date <= toDate(@scan_to)
+        GROUP BY application_id
+    ) AS sums
+    ANY LEFT JOIN
+    (
+        SELECT app_id, uniqExactMergeIf(users, in_cur) AS cur_users
+        FROM
+        (
+            SELECT application_id AS app_id, users, (month >= toDate(@cur_months_from) AND month <= toDate(@cur_months_to)) AS in_cur, toUInt8(0) AS in_cmp
+            FROM usage_app_months
+            WHERE client_id = toUUID(@client) AND ((month >= toDate(@cur_months_from) AND month <= toDate(@cur_months_to)))
+            UNION ALL
+            SELECT application_id AS app_id, uniqExactState(user_id) AS users, toUInt8(1) AS in_cur, toUInt8(0) AS in_cmp
+            FROM app_usage_reports
+            WHERE client_id = toUUID(@client) AND ((activity_date >= toDate(@cur_head_from) AND activity_date <= toDate(@cur_head_to)) OR (activity_date >= toDate(@cur_tail_from) AND activity_date <= toDate(@cur_tail_to)))
+            GROUP BY application_id
+        )
+        GROUP BY app_id
+    ) AS users USING app_id
 ) AS used USING app_id
 WHERE cur_rows > 0
 ORDER BY after_cursor DESC, sort_key DESC, app_id DESC
@@ -54,4 +80,10 @@ LIMIT 51
 -- @end = "2026-02-28"
 -- @scan_from = "2026-02-01"
 -- @scan_to = "2026-02-28"
+-- @cur_months_from = "2026-02-01"
+-- @cur_months_to = "2026-02-01"
+-- @cur_head_from = "2026-02-01"
+-- @cur_head_to = "2026-01-31"
+-- @cur_tail_from = "2026-03-01"
+-- @cur_tail_to = "2026-02-28"
 -- @q = "slack"
