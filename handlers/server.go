@@ -70,6 +70,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	if s.Store != nil {
 		s.Metrics.WatchPool(s.Store.Stats)
 	}
+	s.Metrics.WatchCache(s.Cache.Stats)
 	return s.observe(r.Handler)
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/usagelens/usagelens/respcache"
 )
 
 // buckets resolve 1 ms to 60 s.
@@ -27,6 +29,7 @@ type Metrics struct {
 	exportRows    *prometheus.CounterVec
 	exportBytes   *prometheus.CounterVec
 	pool          *poolCollector
+	cacheOnce     sync.Once
 
 	// Children of the vectors, cached: label sets are few and fixed, and
 	// WithLabelValues hashes its labels and takes a lock on every call.
@@ -131,6 +134,28 @@ func (m *Metrics) AddExport(kind string, rows, bytes int) {
 	})
 	c.rows.Add(float64(rows))
 	c.bytes.Add(float64(bytes))
+}
+
+// WatchCache exports the response cache's counters and size (the first
+// call's cache: one registry serves one API).
+func (m *Metrics) WatchCache(stats func() respcache.Stats) {
+	m.cacheOnce.Do(func() { m.watchCache(stats) })
+}
+
+func (m *Metrics) watchCache(stats func() respcache.Stats) {
+	counter := func(name, help string, v func(respcache.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v(stats())) })
+	}
+	gauge := func(name, help string, v func(respcache.Stats) int64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(v(stats())) })
+	}
+	m.Registry.MustRegister(
+		counter("usagelens_response_cache_hits_total", "JSON answers served from the response cache.", func(s respcache.Stats) uint64 { return s.Hits }),
+		counter("usagelens_response_cache_misses_total", "JSON answers not in the response cache (computed, or joined to a computation under way).", func(s respcache.Stats) uint64 { return s.Misses }),
+		counter("usagelens_response_cache_evictions_total", "Answers dropped to keep the response cache within --cache-bytes.", func(s respcache.Stats) uint64 { return s.Evictions }),
+		gauge("usagelens_response_cache_bytes", "Bytes the response cache holds (keys, bodies and per-entry overhead).", func(s respcache.Stats) int64 { return s.Bytes }),
+		gauge("usagelens_response_cache_entries", "Answers the response cache holds.", func(s respcache.Stats) int64 { return s.Entries }),
+	)
 }
 
 // WatchPool reports the ClickHouse connection pool that stats describes

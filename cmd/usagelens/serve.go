@@ -26,15 +26,17 @@ import (
 	"github.com/usagelens/usagelens/dataset"
 	"github.com/usagelens/usagelens/handlers"
 	"github.com/usagelens/usagelens/observability"
+	"github.com/usagelens/usagelens/respcache"
 	"github.com/usagelens/usagelens/store"
 )
 
 type serveConfig struct {
 	listen, dsn, dataDir, keyFile, logLevel, logFormat string
 	pprofListen, metricsListen                         string
-	demo                                               bool
+	demo, rollups                                      bool
 	queryTimeout, exportTimeout, shutdownTimeout       time.Duration
 	maxConns                                           int
+	cacheBytes                                         int64
 }
 
 func runServe(args []string) error {
@@ -49,6 +51,8 @@ func runServe(args []string) error {
 	fs.DurationVar(&c.exportTimeout, "export-timeout", 30*time.Minute, "limit of one CSV export, query and streaming")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may finish after SIGTERM")
 	fs.IntVar(&c.maxConns, "clickhouse-max-conns", 32, "ClickHouse connection pool size")
+	fs.Int64Var(&c.cacheBytes, "cache-bytes", 256<<20, "bound of the in-memory response cache in bytes; 0: no cache")
+	fs.BoolVar(&c.rollups, "rollups", true, "answer from the rollups where they give the exact answer; false: always from usage rows")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug | info | warn | error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json | text")
 	fs.StringVar(&c.pprofListen, "pprof-listen", "", "serve net/http/pprof on this address of its own, e.g. 127.0.0.1:6060; empty: off")
@@ -92,6 +96,8 @@ func serve(c serveConfig) error {
 		return err
 	}
 	st := store.New(conn, metrics.ObserveQuery)
+	st.Rollups = c.rollups
+	go st.WatchVersions(ctx)
 	if c.demo {
 		start := time.Now()
 		err := seedDemo(ctx, st, conn, c.dataDir, log)
@@ -101,7 +107,7 @@ func serve(c serveConfig) error {
 		}
 	}
 	srv := handlers.New(handlers.Config{Store: st, Key: key, Log: log, Metrics: metrics, QueryTimeout: c.queryTimeout, ExportTimeout: c.exportTimeout,
-		MetricsApart: c.metricsListen != ""})
+		MetricsApart: c.metricsListen != "", Cache: respcache.New(c.cacheBytes)})
 	if c.pprofListen != "" {
 		pp, err := observability.StartPprof(c.pprofListen, log)
 		if err != nil {
