@@ -69,6 +69,8 @@ func TestClickHouseOutageGives503AndRecovers(t *testing.T) {
 	export.Body.Close()
 
 	// Between requests: 503 in the error shape, with Retry-After; not ready.
+	// The utilization answer is in the response cache from before the
+	// outage, but its data version cannot be confirmed, so it is not served.
 	for _, url := range []string{util, base + "/readyz"} {
 		code, body, h := get(url)
 		var e errorJSON

@@ -1,9 +1,9 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +12,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/usagelens/usagelens/auth"
 	"github.com/usagelens/usagelens/chschema/chtest"
@@ -96,7 +95,11 @@ type api struct {
 	t      *testing.T
 	conn   driver.Conn
 	client *fasthttp.Client
-	token  string
+	// raw serves the same API forced through usage rows, without a cache:
+	// every utilization request get sends is sent to it too, and the two
+	// answers must be the same bytes.
+	raw   *fasthttp.Client
+	token string
 }
 
 func newAPI(t *testing.T) *api {
@@ -110,12 +113,14 @@ func newAPI(t *testing.T) *api {
 // adjusts the server first.
 func serveAPI(t *testing.T, conn driver.Conn, tune func(*handlers.Server)) *api {
 	t.Helper()
-	srv := testServer(conn, time.Minute, tune)
-	ln := fasthttputil.NewInmemoryListener()
-	hs := &fasthttp.Server{Handler: srv.Handler()}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Shutdown(); ln.Close() })
-	a := &api{t: t, conn: conn, client: &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}}
+	raw := testServer(conn, time.Minute, func(s *handlers.Server) {
+		if tune != nil {
+			tune(s)
+		}
+		s.Store.Rollups, s.Cache = false, nil
+	})
+	a := &api{t: t, conn: conn, client: serveInMemory(t, &fasthttp.Server{Handler: testServer(conn, time.Minute, tune).Handler()}),
+		raw: serveInMemory(t, &fasthttp.Server{Handler: raw.Handler()})}
 	a.token = mint(t, client, time.Hour)
 	return a
 }
@@ -185,7 +190,26 @@ func (a *api) get(pathQuery string, tok ...string) *fasthttp.Response {
 		a.t.Fatalf("GET %s: %v", pathQuery, err)
 	}
 	checkFastHTTP(a.t, pathQuery, resp)
+	if strings.Contains(pathQuery, "/analytics/apps/utilization") {
+		a.sameThroughRawRows(pathQuery, req, resp)
+	}
 	return resp
+}
+
+// sameThroughRawRows sends req to the raw-rows twin: a success must be the
+// same bytes, a refusal the same status.
+func (a *api) sameThroughRawRows(pathQuery string, req *fasthttp.Request, resp *fasthttp.Response) {
+	a.t.Helper()
+	raw := &fasthttp.Response{}
+	if err := a.raw.DoTimeout(req, raw, 30*time.Second); err != nil {
+		a.t.Fatalf("GET %s through usage rows: %v", pathQuery, err)
+	}
+	switch {
+	case raw.StatusCode() != resp.StatusCode():
+		a.t.Errorf("GET %s: %d from the rollups, %d from usage rows", pathQuery, resp.StatusCode(), raw.StatusCode())
+	case resp.StatusCode() == 200 && !bytes.Equal(raw.Body(), resp.Body()):
+		a.t.Errorf("GET %s: the rollups and usage rows disagree:\nrollups:    %s\nusage rows: %s", pathQuery, resp.Body(), raw.Body())
+	}
 }
 
 // Decoded JSON shapes, with pointers where the spec allows null.

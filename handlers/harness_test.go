@@ -12,16 +12,19 @@ import (
 
 	"github.com/usagelens/usagelens/handlers"
 	"github.com/usagelens/usagelens/observability"
+	"github.com/usagelens/usagelens/respcache"
 	"github.com/usagelens/usagelens/store"
 )
 
 // testServer is the one way the tests build the API: the real router and
-// store over conn, the test key, discarded logs, fresh metrics; tune, if
-// given, adjusts it before it serves.
+// store over conn (rollups on), a response cache, the test key, discarded
+// logs, fresh metrics; tune, if given, adjusts it before it serves. No
+// version watcher runs, so every request reads its client's data version.
 func testServer(conn driver.Conn, exportTimeout time.Duration, tune func(*handlers.Server)) *handlers.Server {
 	metrics := observability.NewMetrics()
 	srv := handlers.New(handlers.Config{Store: store.New(conn, metrics.ObserveQuery), Key: testKey,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics, QueryTimeout: 20 * time.Second, ExportTimeout: exportTimeout})
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics, QueryTimeout: 20 * time.Second, ExportTimeout: exportTimeout,
+		Cache: respcache.New(64 << 20)})
 	if tune != nil {
 		tune(srv)
 	}

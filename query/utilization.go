@@ -81,24 +81,30 @@ var utilizationColumns = []utilizationColumn{
 	{"{{if .Compare}}cmp_ms{{else}}toUInt64(0){{end}}", func(w *raw) any { return &w.cmp.ms }},
 	{"{{if .Compare}}cmp_buckets{{else}}toUInt64(0){{end}}", func(w *raw) any { return &w.cmp.buckets }},
 	{"{{if .Compare}}cmp_sessions{{else}}toUInt64(0){{end}}", func(w *raw) any { return &w.cmp.sessions }},
-	// A scalar subquery is Nullable on current releases.
-	{"assumeNotNull(({{if .Rollups}}" + rollupClientUsers + "{{else}}" + rawClientUsers + "{{end}})) AS client_users", func(w *raw) any { return &w.clientUsers }},
+	{"client_users", func(w *raw) any { return &w.clientUsers }},
 	{"toString({{.SortKey}} AS sort_key) AS sort_key_text", func(w *raw) any { return &w.sortKey }},
 	{"{{.AfterCursor}} AS after_cursor", func(w *raw) any { return &w.after }},
 }
 
 // rawClientUsers and rollupClientUsers are the distinct users of the
 // client in the period (the adoption denominator), from usage rows or from
-// month states and the usage rows of the days outside whole months.
+// month states and the usage rows of the days outside whole months. They
+// are a joined subquery, not a scalar one: 18.16 cannot cancel a scalar
+// subquery, so a client that hangs up could not stop it.
 const (
-	rawClientUsers    = "SELECT uniqExact(user_id) FROM app_usage_reports WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND {{.Departments}}"
-	rollupClientUsers = `SELECT uniqExactMerge(users) FROM
-    (
-        SELECT users FROM usage_client_months
-        WHERE client_id = toUUID(@client) AND ` + "{{template \"months\" \"cur\"}}" + `
-        UNION ALL
-        SELECT uniqExactState(user_id) AS users FROM app_usage_reports
-        WHERE client_id = toUUID(@client) AND ` + "{{template \"edges\" \"cur\"}}" + `
+	rawClientUsers = `(
+        SELECT uniqExact(user_id) AS client_users FROM app_usage_reports
+        WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND {{.Departments}}
+    )`
+	rollupClientUsers = `(
+        SELECT uniqExactMerge(users) AS client_users FROM
+        (
+            SELECT users FROM usage_client_months
+            WHERE client_id = toUUID(@client) AND {{template "months" "cur"}}
+            UNION ALL
+            SELECT uniqExactState(user_id) AS users FROM app_usage_reports
+            WHERE client_id = toUUID(@client) AND {{template "edges" "cur"}}
+        )
     )`
 )
 
@@ -118,9 +124,16 @@ var utilizationTemplate = template.Must(template.New("utilization").Parse(`SELEC
 FROM
 (
     SELECT app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url,
-        category_ids, category_names, is_favorite, is_approved, license_count, risk_level
-    FROM apps FINAL
-    WHERE client_id = toUUID(@client){{.AppFilters}}
+        category_ids, category_names, is_favorite, is_approved, license_count, risk_level, client_users
+    FROM
+    (
+        SELECT app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url,
+            category_ids, category_names, is_favorite, is_approved, license_count, risk_level
+        FROM apps FINAL
+        WHERE client_id = toUUID(@client){{.AppFilters}}
+    ) AS listed
+    CROSS JOIN
+    {{if .Rollups}}` + rollupClientUsers + `{{else}}` + rawClientUsers + `{{end}} AS totals
 ) AS app
 ANY LEFT JOIN
 {{if .Rollups}}{{template "rollups" .}}{{else}}{{template "raw" .}}{{end}} AS used USING app_id

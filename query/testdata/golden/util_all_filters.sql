@@ -22,21 +22,31 @@ SELECT
     cmp_ms,
     cmp_buckets,
     cmp_sessions,
-    assumeNotNull((SELECT uniqExact(user_id) FROM app_usage_reports WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id)))) AS client_users,
+    client_users,
     toString(name_key AS sort_key) AS sort_key_text,
     1 AS after_cursor
 FROM
 (
     SELECT app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url,
-        category_ids, category_names, is_favorite, is_approved, license_count, risk_level
-    FROM apps FINAL
-    WHERE client_id = toUUID(@client)
+        category_ids, category_names, is_favorite, is_approved, license_count, risk_level, client_users
+    FROM
+    (
+        SELECT app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url,
+            category_ids, category_names, is_favorite, is_approved, license_count, risk_level
+        FROM apps FINAL
+        WHERE client_id = toUUID(@client)
         AND position(name_key, @q) > 0
         AND hasAny(category_ids, arrayMap(x -> toUUID(x), @categories))
         AND has(arrayMap(x -> toUUID(x), @vendors), vendor_id)
         AND is_favorite = @favorite
         AND is_approved = @approved
         AND app_id IN (SELECT application_id FROM app_activity_bounds WHERE client_id = toUUID(@client) GROUP BY application_id HAVING minMerge(first_seen) >= toDate(@start) AND minMerge(first_seen) <= toDate(@end))
+    ) AS listed
+    CROSS JOIN
+    (
+        SELECT uniqExact(user_id) AS client_users FROM app_usage_reports
+        WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))
+    ) AS totals
 ) AS app
 ANY LEFT JOIN
 (

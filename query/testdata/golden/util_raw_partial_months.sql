@@ -22,15 +22,25 @@ SELECT
     cmp_ms,
     cmp_buckets,
     cmp_sessions,
-    assumeNotNull((SELECT uniqExact(user_id) FROM app_usage_reports WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND 1)) AS client_users,
+    client_users,
     toString(name_key AS sort_key) AS sort_key_text,
     1 AS after_cursor
 FROM
 (
     SELECT app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url,
-        category_ids, category_names, is_favorite, is_approved, license_count, risk_level
-    FROM apps FINAL
-    WHERE client_id = toUUID(@client)
+        category_ids, category_names, is_favorite, is_approved, license_count, risk_level, client_users
+    FROM
+    (
+        SELECT app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url,
+            category_ids, category_names, is_favorite, is_approved, license_count, risk_level
+        FROM apps FINAL
+        WHERE client_id = toUUID(@client)
+    ) AS listed
+    CROSS JOIN
+    (
+        SELECT uniqExact(user_id) AS client_users FROM app_usage_reports
+        WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND 1
+    ) AS totals
 ) AS app
 ANY LEFT JOIN
 (

@@ -22,22 +22,31 @@ SELECT
     toUInt64(0),
     toUInt64(0),
     toUInt64(0),
-    assumeNotNull((SELECT uniqExactMerge(users) FROM
-    (
-        SELECT users FROM usage_client_months
-        WHERE client_id = toUUID(@client) AND (month >= toDate(@cur_months_from) AND month <= toDate(@cur_months_to))
-        UNION ALL
-        SELECT uniqExactState(user_id) AS users FROM app_usage_reports
-        WHERE client_id = toUUID(@client) AND ((activity_date >= toDate(@cur_head_from) AND activity_date <= toDate(@cur_head_to)) OR (activity_date >= toDate(@cur_tail_from) AND activity_date <= toDate(@cur_tail_to)))
-    ))) AS client_users,
+    client_users,
     toString(name_key AS sort_key) AS sort_key_text,
     1 AS after_cursor
 FROM
 (
     SELECT app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url,
-        category_ids, category_names, is_favorite, is_approved, license_count, risk_level
-    FROM apps FINAL
-    WHERE client_id = toUUID(@client)
+        category_ids, category_names, is_favorite, is_approved, license_count, risk_level, client_users
+    FROM
+    (
+        SELECT app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url,
+            category_ids, category_names, is_favorite, is_approved, license_count, risk_level
+        FROM apps FINAL
+        WHERE client_id = toUUID(@client)
+    ) AS listed
+    CROSS JOIN
+    (
+        SELECT uniqExactMerge(users) AS client_users FROM
+        (
+            SELECT users FROM usage_client_months
+            WHERE client_id = toUUID(@client) AND (month >= toDate(@cur_months_from) AND month <= toDate(@cur_months_to))
+            UNION ALL
+            SELECT uniqExactState(user_id) AS users FROM app_usage_reports
+            WHERE client_id = toUUID(@client) AND ((activity_date >= toDate(@cur_head_from) AND activity_date <= toDate(@cur_head_to)) OR (activity_date >= toDate(@cur_tail_from) AND activity_date <= toDate(@cur_tail_to)))
+        )
+    ) AS totals
 ) AS app
 ANY LEFT JOIN
 (
