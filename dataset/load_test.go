@@ -152,12 +152,13 @@ func TestLoadRejectsABadRowAndLoadsNothing(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), wantErr) {
 			t.Fatalf("error = %v, want it to contain %q", err, wantErr)
 		}
-		for _, table := range []string{"app_usage_reports", "apps", "clients", "user_departments", "app_activity_bounds"} {
+		for _, table := range []string{"app_usage_reports", "apps", "clients", "user_departments", "app_activity_bounds",
+			"usage_app_days", "usage_app_months", "usage_client_months", "client_data_versions"} {
 			if n := scalar(t, conn, "SELECT count() FROM "+table); n != 0 {
 				t.Fatalf("%s has %d rows after a failed load", table, n)
 			}
 		}
-		if n := scalar(t, conn, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE 'usage_load_%'"); n != 0 {
+		if n := scalar(t, conn, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%\\_load\\_%'"); n != 0 {
 			t.Fatalf("a staging table was left behind")
 		}
 	}
