@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"fmt"
+	"math"
 	"sync"
+	"time"
 
 	"github.com/usagelens/usagelens/errs"
 )
@@ -20,7 +22,43 @@ const (
 // starve the others.
 type tenantLimiter struct {
 	mu       sync.Mutex
-	inFlight map[tenantKind]int
+	inFlight map[tenantKind]*slots
+}
+
+// slots are one client's requests of one kind in flight (their start
+// times) and how long its recent ones took, for Retry-After.
+type slots struct {
+	started []time.Time
+	// typical is a moving average of recent durations.
+	typical time.Duration
+}
+
+// retryAfter is the whole seconds until a slot is expected to free: the
+// typical duration less the age of the oldest request in flight, at least
+// 1 and at most 60.
+func (sl *slots) retryAfter(now time.Time) int {
+	oldest := sl.started[0]
+	for _, t := range sl.started[1:] {
+		if t.Before(oldest) {
+			oldest = t
+		}
+	}
+	wait := sl.typical - now.Sub(oldest)
+	return min(60, max(1, int(math.Ceil(wait.Seconds()))))
+}
+
+// done records a request that took d, and drops its start time.
+func (sl *slots) done(start time.Time, d time.Duration) {
+	for i, t := range sl.started {
+		if t.Equal(start) {
+			sl.started = append(sl.started[:i], sl.started[i+1:]...)
+			break
+		}
+	}
+	if sl.typical == 0 {
+		sl.typical = d
+	}
+	sl.typical = (3*sl.typical + d) / 4
 }
 
 type tenantKind struct {
@@ -43,25 +81,30 @@ func (s *Server) admit(clientID string, export bool) (release func(), err error)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.inFlight == nil {
-		l.inFlight = map[tenantKind]int{}
+		l.inFlight = map[tenantKind]*slots{}
 	}
-	if l.inFlight[k] >= limit {
+	sl := l.inFlight[k]
+	if sl == nil {
+		sl = &slots{}
+		l.inFlight[k] = sl
+	}
+	now := time.Now()
+	if len(sl.started) >= limit {
 		what := "queries"
 		if export {
 			what = "exports"
 		}
-		return nil, &errs.Error{Kind: errs.TooManyRequests, RetryAfter: 1,
-			Message: fmt.Sprintf("this client already has %d %s in flight, the most allowed; retry when one finishes", limit, what)}
+		wait := sl.retryAfter(now)
+		return nil, &errs.Error{Kind: errs.TooManyRequests, RetryAfter: wait,
+			Message: fmt.Sprintf("this client already has %d %s in flight, the most allowed; retry in %d s, when one is expected to finish", limit, what, wait)}
 	}
-	l.inFlight[k]++
+	sl.started = append(sl.started, now)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			l.mu.Lock()
 			defer l.mu.Unlock()
-			if l.inFlight[k]--; l.inFlight[k] == 0 {
-				delete(l.inFlight, k)
-			}
+			sl.done(now, time.Since(now))
 		})
 	}, nil
 }
