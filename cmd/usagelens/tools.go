@@ -80,9 +80,9 @@ func runLoad(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("loaded %s: %d clients, %d apps, %d department rows, %d usage rows in %s (%.0f usage rows/s)\n",
+	fmt.Printf("loaded %s: %d clients, %d apps, %d department rows, %d usage rows in %s (%.0f usage rows/s; rollups %s of it)\n",
 		fs.Arg(0), st.Clients, st.Apps, st.DepartmentRows, st.UsageRows, st.Elapsed.Round(time.Millisecond),
-		float64(st.UsageRows)/st.Elapsed.Seconds())
+		float64(st.UsageRows)/st.Elapsed.Seconds(), st.Rollups.Round(time.Millisecond))
 	return nil
 }
 
