@@ -162,6 +162,11 @@ func utilizationShapes() []string {
 		"granularity=weekly&start_date=2000-01-01&end_date=2000-01-31&filter=discovered",
 		"granularity=monthly&start_date=2099-12-01&end_date=2099-12-31&filter=dropped_off",
 		"granularity=weekly&start_date=2099-01-01&end_date=2099-12-31&compare_start_date=2026-01-01&compare_end_date=2026-12-31",
+		// Rollups with edge days: whole months between partial ones, a
+		// period inside one month, and a comparison across a month's end.
+		"granularity=weekly&start_date=2026-01-06&end_date=2026-03-01&compare_start_date=2025-12-01&compare_end_date=2026-01-05",
+		"granularity=daily&start_date=2026-02-02&end_date=2026-02-27&compare_start_date=2026-01-20&compare_end_date=2026-02-01&sort_by=unique_users",
+		"granularity=quarterly&start_date=2025-12-15&end_date=2026-02-28&page_size=2",
 	)
 	return out
 }
