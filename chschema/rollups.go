@@ -123,21 +123,32 @@ func buildRollups(ctx context.Context, conn driver.Conn) error {
 
 // usagePartitions are the months app_usage_reports holds, as YYYYMM.
 func usagePartitions(ctx context.Context, conn driver.Conn) ([]string, error) {
-	rows, err := conn.Query(ctx, "SELECT DISTINCT toString(toYYYYMM(activity_date)) AS p FROM app_usage_reports ORDER BY p")
+	parts, err := StringColumn(ctx, conn, "SELECT DISTINCT toString(toYYYYMM(activity_date)) AS p FROM app_usage_reports ORDER BY p")
 	if err != nil {
 		return nil, fmt.Errorf("cannot list usage months: %w", err)
 	}
-	defer rows.Close()
-	var parts []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
+	for _, p := range parts {
 		if strings.Trim(p, "0123456789") != "" {
 			return nil, fmt.Errorf("unexpected usage month %q", p)
 		}
-		parts = append(parts, p)
 	}
-	return parts, rows.Err()
+	return parts, nil
+}
+
+// StringColumn runs a query of one String column and returns its values.
+func StringColumn(ctx context.Context, conn driver.Conn, query string, args ...any) ([]string, error) {
+	rows, err := conn.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }

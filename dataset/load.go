@@ -241,20 +241,11 @@ func (s *staging) stageRollups(ctx context.Context, part string) error {
 }
 
 func (s *staging) touchedClients(ctx context.Context) ([]string, error) {
-	rows, err := s.conn.Query(ctx, "SELECT DISTINCT toString(client_id) FROM "+s.touched())
+	ids, err := chschema.StringColumn(ctx, s.conn, "SELECT DISTINCT toString(client_id) FROM "+s.touched())
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the clients the load touches: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // swap replaces each month of the live tables by the staged one. Each swap
