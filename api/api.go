@@ -12,6 +12,8 @@ const (
 	RouteUtilization       = "/v2/clients/{client_id}/analytics/apps/utilization"
 	RouteUtilizationExport = RouteUtilization + "/export"
 	RouteUsageExport       = "/v2/clients/{client_id}/analytics/usage-reports/export"
+	RouteUsageSeries       = "/v2/clients/{client_id}/analytics/usage"
+	RouteAppActivity       = "/v2/clients/{client_id}/analytics/apps/{app_id}/activity"
 	RouteHealthz           = "/healthz"
 	RouteReadyz            = "/readyz"
 	RouteMetrics           = "/metrics"
@@ -42,6 +44,12 @@ const (
 	ParamSortOrder        = "sort_order"
 	ParamPageSize         = "page_size"
 	ParamCursor           = "cursor"
+	ParamUserIDs          = "user_ids"
+	ParamBinSize          = "bin_size"
+	ParamGroupBy          = "group_by"
+	ParamMetrics          = "metrics"
+	ParamDisplayAll       = "display_all"
+	ParamFormat           = "format"
 	// Deprecated singular forms, merged into their plurals.
 	ParamCategoryID   = "category_id"
 	ParamVendorID     = "vendor_id"
@@ -53,7 +61,29 @@ var (
 	Granularities = []string{"daily", "weekly", "monthly", "quarterly"}
 	Filters       = []string{"discovered", "dropped_off"}
 	SortOrders    = []string{"asc", "desc"}
+	BinSizes      = []string{"day", "week", "month", "quarter"}
+	GroupBys      = []string{GroupNone, "app", "user", "department", "category", "vendor"}
+	Formats       = []string{"json", "csv"}
 )
+
+// GroupNone is group_by's default: one series for the whole client.
+const GroupNone = "none"
+
+// Metrics of the usage series, in their default order.
+const (
+	MetricActiveTime     = "active_time_ms"
+	MetricSessions       = "session_count"
+	MetricUniqueUsers    = "unique_users"
+	MetricUniqueApps     = "unique_apps"
+	MetricAvgSession     = "avg_session_length_ms"
+	MetricActiveUserDays = "active_user_days"
+)
+
+// SeriesMetrics lists the metrics in the order `metrics` defaults to.
+var SeriesMetrics = []string{MetricActiveTime, MetricSessions, MetricUniqueUsers, MetricUniqueApps, MetricAvgSession, MetricActiveUserDays}
+
+// SeriesSortName sorts series groups by their name.
+const SeriesSortName = "name"
 
 // Sort names of the utilization table (sort_by).
 const (

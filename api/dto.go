@@ -1,5 +1,7 @@
 package api
 
+import "strconv"
+
 // Vendor is the catalog vendor of an app.
 type Vendor struct {
 	ID   string `json:"id"`
@@ -81,4 +83,81 @@ type ErrorDetail struct {
 	Message   string         `json:"message"`
 	Details   map[string]any `json:"details"`
 	RequestID string         `json:"request_id"`
+}
+
+// DateRange is a period without a comparison.
+type DateRange struct {
+	StartDate string `json:"start_date"`
+	EndDate   string `json:"end_date"`
+}
+
+// SeriesGroup names the group a series belongs to.
+type SeriesGroup struct {
+	Type string  `json:"type"`
+	ID   string  `json:"id"`
+	Name *string `json:"name"`
+}
+
+// SeriesValues are the requested metrics' values, in request order; a nil
+// value is null (an average without sessions).
+type SeriesValues struct {
+	Metrics []string
+	Values  []*uint64
+}
+
+// appendFields writes the values as JSON object members.
+func (v SeriesValues) appendFields(b []byte) []byte {
+	for i, m := range v.Metrics {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, m...)
+		b = append(b, `":`...)
+		if v.Values[i] == nil {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendUint(b, *v.Values[i], 10)
+		}
+	}
+	return b
+}
+
+// MarshalJSON writes {"metric": value, ...}.
+func (v SeriesValues) MarshalJSON() ([]byte, error) {
+	return append(v.appendFields([]byte{'{'}), '}'), nil
+}
+
+// SeriesBin is one time bin: its days and the metrics in it.
+type SeriesBin struct {
+	StartDate, EndDate string
+	SeriesValues
+}
+
+// MarshalJSON writes {"start_date", "end_date", "metric": value, ...}.
+func (b SeriesBin) MarshalJSON() ([]byte, error) {
+	out := []byte(`{"start_date":"` + b.StartDate + `","end_date":"` + b.EndDate + `"`)
+	if len(b.Metrics) > 0 {
+		out = b.appendFields(append(out, ','))
+	}
+	return append(out, '}'), nil
+}
+
+// SeriesEntry is one group's series.
+type SeriesEntry struct {
+	Group *SeriesGroup `json:"group"`
+	Total SeriesValues `json:"total"`
+	Bins  []SeriesBin  `json:"bins"`
+}
+
+// SeriesPage is the JSON answer of RouteUsageSeries.
+type SeriesPage struct {
+	Period     DateRange     `json:"period"`
+	BinSize    string        `json:"bin_size"`
+	GroupBy    string        `json:"group_by"`
+	Metrics    []string      `json:"metrics"`
+	Data       []SeriesEntry `json:"data"`
+	TotalCount uint64        `json:"total_count"`
+	NextCursor *string       `json:"next_cursor"`
+	DataAsOf   *string       `json:"data_as_of"`
 }

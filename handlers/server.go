@@ -66,6 +66,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET(api.RouteUtilization, s.utilization)
 	r.GET(api.RouteUtilizationExport, s.utilizationExport)
 	r.GET(api.RouteUsageExport, s.usageExport)
+	r.GET(api.RouteUsageSeries, s.usageSeries)
 	s.routeErrors(r)
 	if s.Store != nil {
 		s.Metrics.WatchPool(s.Store.Stats)

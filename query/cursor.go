@@ -62,9 +62,12 @@ const cursorKeys = "fold1"
 
 // Fingerprint identifies everything that decides a result's rows and
 // order, so a cursor cannot be replayed against another result.
-func (r *Utilization) Fingerprint() string {
+func (r *Utilization) Fingerprint() string { return fingerprint(r.resultKey()) }
+
+// fingerprint is a short hash of a result key, for cursors.
+func fingerprint(resultKey string) string {
 	h := fnv.New64a()
-	h.Write([]byte(r.resultKey()))
+	h.Write([]byte(resultKey))
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 

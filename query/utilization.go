@@ -310,15 +310,22 @@ func monthArgs(name string, p Period) []any {
 // afterCursor is 1 for rows after the cursor's (sort key, app id) in the
 // sort's direction.
 func afterCursor(r *Utilization) string {
+	return cursorCondition("app_id", r.Desc, r.SortBy == api.SortName)
+}
+
+// cursorCondition is 1 for rows after the cursor's (sort key, id) in the
+// sort's direction; a text key (a name) compares as text, others as
+// numbers.
+func cursorCondition(id string, desc, textKey bool) string {
 	op := ">"
-	if r.Desc {
+	if desc {
 		op = "<"
 	}
 	key := "@cursor_key"
-	if r.SortBy != api.SortName {
+	if !textKey {
 		key = "toInt64(@cursor_key)"
 	}
-	return fmt.Sprintf("(sort_key %[1]s %[2]s OR (sort_key = %[2]s AND app_id %[1]s toUUID(@cursor_id)))", op, key)
+	return fmt.Sprintf("(sort_key %[1]s %[2]s OR (sort_key = %[2]s AND %[3]s %[1]s toUUID(@cursor_id)))", op, key, id)
 }
 
 // appFilters narrows the app list: name search, categories, vendors,

@@ -1,0 +1,184 @@
+package query
+
+import "github.com/usagelens/usagelens/api"
+
+// seriesSums are one bin's or one period's figures of a group.
+type seriesSums struct{ ms, sessions, users, apps, rows uint64 }
+
+// seriesValue is how each metric is read from the sums; ok false is null.
+var seriesValue = map[string]func(s seriesSums) (uint64, bool){
+	api.MetricActiveTime:     func(s seriesSums) (uint64, bool) { return s.ms, true },
+	api.MetricSessions:       func(s seriesSums) (uint64, bool) { return s.sessions, true },
+	api.MetricUniqueUsers:    func(s seriesSums) (uint64, bool) { return s.users, true },
+	api.MetricUniqueApps:     func(s seriesSums) (uint64, bool) { return s.apps, true },
+	api.MetricActiveUserDays: func(s seriesSums) (uint64, bool) { return s.rows, true },
+	api.MetricAvgSession: func(s seriesSums) (uint64, bool) {
+		if s.sessions == 0 {
+			return 0, false
+		}
+		return s.ms / s.sessions, true
+	},
+}
+
+// seriesRaw is one scanned group before it becomes dense bins.
+type seriesRaw struct {
+	id, name                        string
+	total                           seriesSums
+	bins                            []string
+	ms, sessions, users, apps, rows []uint64
+	sortKey                         string
+	after                           uint8
+}
+
+// SeriesRow is one group of a series result with what paging needs.
+type SeriesRow struct {
+	api.SeriesEntry
+	sortKey          string
+	afterCursorFirst bool
+}
+
+// SeriesScan scans series rows into one reused destination.
+type SeriesScan struct {
+	req   *Series
+	bins  []Period
+	index map[string]int // a bin's key (its unclipped start) → its place
+	w     seriesRaw
+	dest  []any
+	out   SeriesRow
+}
+
+// NewSeriesScan prepares scanning the rows of SeriesSQL(r).
+func NewSeriesScan(r *Series) *SeriesScan {
+	u := &SeriesScan{req: r, bins: Bins(r.Period, r.BinSize), index: map[string]int{}}
+	for i, b := range u.bins {
+		u.index[day(binStart(b.Start, r.BinSize))] = i
+	}
+	u.dest = make([]any, len(seriesColumns))
+	for i, c := range seriesColumns {
+		u.dest[i] = c.dest(&u.w)
+	}
+	return u
+}
+
+// Dest is what rows.Scan fills.
+func (u *SeriesScan) Dest() []any { return u.dest }
+
+// Row is the scanned group with dense bins, valid until the next scan.
+func (u *SeriesScan) Row() *SeriesRow {
+	w, r := &u.w, u.req
+	per := make([]seriesSums, len(u.bins))
+	for i, b := range w.bins {
+		if j, ok := u.index[b]; ok {
+			per[j] = seriesSums{w.ms[i], w.sessions[i], w.users[i], w.apps[i], w.rows[i]}
+		}
+	}
+	e := api.SeriesEntry{Group: u.group(), Total: values(r.Metrics, w.total), Bins: make([]api.SeriesBin, len(u.bins))}
+	for i, b := range u.bins {
+		e.Bins[i] = api.SeriesBin{StartDate: day(b.Start), EndDate: day(b.End), SeriesValues: values(r.Metrics, per[i])}
+	}
+	u.out = SeriesRow{SeriesEntry: e, sortKey: w.sortKey, afterCursorFirst: w.after == 1}
+	return &u.out
+}
+
+// group names the scanned group: null for group_by=none, no name for a
+// user (there is no users dimension).
+func (u *SeriesScan) group() *api.SeriesGroup {
+	switch u.req.GroupBy {
+	case api.GroupNone:
+		return nil
+	case "user":
+		return &api.SeriesGroup{Type: "user", ID: u.w.id}
+	case "department":
+		id := u.w.id
+		return &api.SeriesGroup{Type: "department", ID: id, Name: &id}
+	}
+	name := u.w.name
+	return &api.SeriesGroup{Type: u.req.GroupBy, ID: u.w.id, Name: &name}
+}
+
+func values(metrics []string, s seriesSums) api.SeriesValues {
+	v := api.SeriesValues{Metrics: metrics, Values: make([]*uint64, len(metrics))}
+	for i, m := range metrics {
+		if n, ok := seriesValue[m](s); ok {
+			v.Values[i] = &n
+		}
+	}
+	return v
+}
+
+// SeriesPager assembles a JSON page of a paged SeriesSQL, as Pager does
+// for utilization.
+type SeriesPager struct {
+	req             *Series
+	rows            []api.SeriesEntry
+	next            *string
+	lastKey, lastID string
+	returned        int
+}
+
+// NewSeriesPager starts a page of r.
+func NewSeriesPager(r *Series) *SeriesPager {
+	return &SeriesPager{req: r, rows: make([]api.SeriesEntry, 0, r.PageSize)}
+}
+
+// Add takes the next row.
+func (p *SeriesPager) Add(row *SeriesRow) {
+	p.returned++
+	if !row.afterCursorFirst {
+		return
+	}
+	if len(p.rows) == p.req.PageSize {
+		if p.next == nil {
+			next := Cursor{Key: p.lastKey, ID: p.lastID, Fingerprint: fingerprint(p.req.resultKey())}.Encode()
+			p.next = &next
+		}
+		return
+	}
+	p.rows = append(p.rows, row.SeriesEntry)
+	p.lastKey, p.lastID = row.sortKey, seriesID(row)
+}
+
+func seriesID(row *SeriesRow) string {
+	if row.Group == nil {
+		return "00000000-0000-0000-0000-000000000000"
+	}
+	return row.Group.ID
+}
+
+// Page is the answer, given the server's rows_before_limit.
+func (p *SeriesPager) Page(rowsBeforeLimit uint64, asOf *string) *api.SeriesPage {
+	total := rowsBeforeLimit
+	if p.returned < p.req.limit() {
+		total = uint64(p.returned)
+	}
+	r := p.req
+	return &api.SeriesPage{Period: api.DateRange{StartDate: day(r.Period.Start), EndDate: day(r.Period.End)},
+		BinSize: r.BinSize, GroupBy: r.GroupBy, Metrics: r.Metrics, Data: p.rows, TotalCount: total, NextCursor: p.next, DataAsOf: asOf}
+}
+
+// SeriesHeader writes the CSV header of r.
+func SeriesHeader(w *CSVRow, r *Series) {
+	w.Header(append([]string{"bin_start", "bin_end", "group_type", "group_id", "group_name"}, r.Metrics...))
+}
+
+// SeriesCSV writes one group's records, a record per bin in time order.
+func SeriesCSV(w *CSVRow, row *SeriesRow) {
+	for _, b := range row.Bins {
+		w.Start()
+		w.Text(b.StartDate)
+		w.Text(b.EndDate)
+		if row.Group == nil {
+			w.Text(api.GroupNone)
+			w.Empty()
+			w.Empty()
+		} else {
+			w.Text(row.Group.Type)
+			w.Text(row.Group.ID)
+			w.OptText(row.Group.Name)
+		}
+		for _, v := range b.Values {
+			w.OptUint(v)
+		}
+		w.End()
+	}
+}
