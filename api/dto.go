@@ -161,3 +161,31 @@ type SeriesPage struct {
 	NextCursor *string       `json:"next_cursor"`
 	DataAsOf   *string       `json:"data_as_of"`
 }
+
+// ActivityBin is one bin of an app's activity.
+type ActivityBin struct {
+	StartDate       string  `json:"start_date"`
+	EndDate         string  `json:"end_date"`
+	UniqueUsers     uint64  `json:"unique_users"`
+	ActiveTimeMS    uint64  `json:"active_time_ms"`
+	SessionCount    uint64  `json:"session_count"`
+	AvgTimeMSPerDay *uint64 `json:"avg_time_ms_per_day"`
+}
+
+// ActivityTotals are the period's figures, as App Utilization's row.
+type ActivityTotals struct {
+	UniqueUsers     Metric `json:"unique_users"`
+	ActiveTimeMS    Metric `json:"active_time_ms"`
+	AvgTimeMSPerDay Metric `json:"avg_time_ms_per_day"`
+	SessionCount    Metric `json:"session_count"`
+}
+
+// AppActivity is the JSON answer of RouteAppActivity.
+type AppActivity struct {
+	App         App            `json:"app"`
+	Period      Period         `json:"period"`
+	Granularity string         `json:"granularity"`
+	Data        []ActivityBin  `json:"data"`
+	Totals      ActivityTotals `json:"totals"`
+	DataAsOf    *string        `json:"data_as_of"`
+}

@@ -67,6 +67,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET(api.RouteUtilizationExport, s.utilizationExport)
 	r.GET(api.RouteUsageExport, s.usageExport)
 	r.GET(api.RouteUsageSeries, s.usageSeries)
+	r.GET(api.RouteAppActivity, s.appActivity)
 	s.routeErrors(r)
 	if s.Store != nil {
 		s.Metrics.WatchPool(s.Store.Stats)

@@ -50,6 +50,9 @@ type Utilization struct {
 	Cursor        *Cursor
 	// DeprecatedAliases lists the singular parameters the caller used.
 	DeprecatedAliases []string
+	// AppID narrows the table to one app, listed with or without usage
+	// (App Activity's totals); not a parameter.
+	AppID string
 }
 
 // utilizationParams are the parameters the endpoint knows; anything else

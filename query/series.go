@@ -272,6 +272,7 @@ var seriesColumns = []seriesColumn{
 	{"a_users", func(w *seriesRaw) any { return &w.users }},
 	{"a_apps", func(w *seriesRaw) any { return &w.apps }},
 	{"a_rows", func(w *seriesRaw) any { return &w.rows }},
+	{"a_days", func(w *seriesRaw) any { return &w.days }},
 	{"toString({{.SortKey}} AS sort_key) AS sort_key_text", func(w *seriesRaw) any { return &w.sortKey }},
 	{"{{.AfterCursor}} AS after_cursor", func(w *seriesRaw) any { return &w.after }},
 }
@@ -301,14 +302,15 @@ FROM
         sum(b_ms) AS t_ms, sum(b_sessions) AS t_sessions, uniqExactMerge(s_users) AS t_users,
         uniqExactMerge(s_apps) AS t_apps, sum(b_rows) AS t_rows,
         groupArray(bin) AS a_bins, groupArray(b_ms) AS a_ms, groupArray(b_sessions) AS a_sessions,
-        groupArray(b_users) AS a_users, groupArray(b_apps) AS a_apps, groupArray(b_rows) AS a_rows
+        groupArray(b_users) AS a_users, groupArray(b_apps) AS a_apps, groupArray(b_rows) AS a_rows,
+        groupArray(b_days) AS a_days
     FROM
     (
         SELECT {{.Key}} AS g_id, {{.Bin}} AS bin,
             sum(total_active_ms) AS b_ms, sum(total_session_count) AS b_sessions,
             uniqExact(user_id) AS b_users, uniqExactState(user_id) AS s_users,
             uniqExact(application_id) AS b_apps, uniqExactState(application_id) AS s_apps,
-            count() AS b_rows
+            count() AS b_rows, uniqExact(activity_date) AS b_days
         FROM {{.Rows}}
         GROUP BY g_id, bin
     )

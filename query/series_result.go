@@ -3,7 +3,8 @@ package query
 import "github.com/usagelens/usagelens/api"
 
 // seriesSums are one bin's or one period's figures of a group.
-type seriesSums struct{ ms, sessions, users, apps, rows uint64 }
+// days (days with activity) serves App Activity's average per day.
+type seriesSums struct{ ms, sessions, users, apps, rows, days uint64 }
 
 // seriesValue is how each metric is read from the sums; ok false is null.
 var seriesValue = map[string]func(s seriesSums) (uint64, bool){
@@ -22,12 +23,12 @@ var seriesValue = map[string]func(s seriesSums) (uint64, bool){
 
 // seriesRaw is one scanned group before it becomes dense bins.
 type seriesRaw struct {
-	id, name                        string
-	total                           seriesSums
-	bins                            []string
-	ms, sessions, users, apps, rows []uint64
-	sortKey                         string
-	after                           uint8
+	id, name                              string
+	total                                 seriesSums
+	bins                                  []string
+	ms, sessions, users, apps, rows, days []uint64
+	sortKey                               string
+	after                                 uint8
 }
 
 // SeriesRow is one group of a series result with what paging needs.
@@ -45,6 +46,7 @@ type SeriesScan struct {
 	w     seriesRaw
 	dest  []any
 	out   SeriesRow
+	per   []seriesSums // the last row's bins
 }
 
 // NewSeriesScan prepares scanning the rows of SeriesSQL(r).
@@ -67,9 +69,10 @@ func (u *SeriesScan) Dest() []any { return u.dest }
 func (u *SeriesScan) Row() *SeriesRow {
 	w, r := &u.w, u.req
 	per := make([]seriesSums, len(u.bins))
+	u.per = per
 	for i, b := range w.bins {
 		if j, ok := u.index[b]; ok {
-			per[j] = seriesSums{w.ms[i], w.sessions[i], w.users[i], w.apps[i], w.rows[i]}
+			per[j] = seriesSums{w.ms[i], w.sessions[i], w.users[i], w.apps[i], w.rows[i], w.days[i]}
 		}
 	}
 	e := api.SeriesEntry{Group: u.group(), Total: values(r.Metrics, w.total), Bins: make([]api.SeriesBin, len(u.bins))}

@@ -276,6 +276,9 @@ func UtilizationSQL(r *Utilization, src Source) Statement {
 	if r.Filter == "dropped_off" {
 		p.Present = "cur_rows = 0"
 	}
+	if r.AppID != "" {
+		p.Present = "1"
+	}
 	if n := r.limit(); n > 0 {
 		p.Limit = fmt.Sprintf("LIMIT %d", n)
 	}
@@ -333,6 +336,10 @@ func cursorCondition(id string, desc, textKey bool) string {
 func appFilters(r *Utilization) (string, []any) {
 	var w strings.Builder
 	var args []any
+	if r.AppID != "" {
+		w.WriteString("\n        AND app_id = toUUID(@app)")
+		args = append(args, clickhouse.Named("app", r.AppID))
+	}
 	if r.Q != "" {
 		w.WriteString("\n        AND position(name_key, @q) > 0")
 		args = append(args, clickhouse.Named("q", fold.Key(r.Q)))
