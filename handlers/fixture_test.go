@@ -96,8 +96,8 @@ type api struct {
 	conn   driver.Conn
 	client *fasthttp.Client
 	// raw serves the same API forced through usage rows, without a cache:
-	// every utilization request get sends is sent to it too, and the two
-	// answers must be the same bytes.
+	// every utilization, activity and series request get sends is sent to
+	// it too, and the two answers must be the same bytes.
 	raw   *fasthttp.Client
 	token string
 }
@@ -190,7 +190,7 @@ func (a *api) get(pathQuery string, tok ...string) *fasthttp.Response {
 		a.t.Fatalf("GET %s: %v", pathQuery, err)
 	}
 	checkFastHTTP(a.t, pathQuery, resp)
-	if strings.Contains(pathQuery, "/analytics/apps/utilization") {
+	if strings.Contains(pathQuery, "/analytics/apps/") || strings.Contains(pathQuery, "/analytics/usage?") {
 		a.sameThroughRawRows(pathQuery, req, resp)
 	}
 	return resp
