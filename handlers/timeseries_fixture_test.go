@@ -393,7 +393,9 @@ func TestUsageWithoutGroupsEveryBinSize(t *testing.T) {
 		total:   1,
 		want:    lines("none = 4 2", "  2026-02-02..2026-02-02 4 2"),
 	}, {
-		// Nothing at all in April 2-30: one entry, zeros, null average.
+		// Nothing at all in April 2-30: one entry, zeros, null average. The contract gives group_by=none
+		// "one entry, group null, total_count 1"; the rule that only groups with a counted row are listed
+		// is read as applying to real groups, not to this one entry.
 		name:  "an empty period still has its one entry",
 		query: "start_date=2026-04-02&end_date=2026-04-30",
 		total: 1,
@@ -594,6 +596,7 @@ func TestUsageDisplayAllOnAnEmptyPeriod(t *testing.T) {
 		{name: "category", query: empty + "&group_by=category&display_all=true", total: 2, want: zeros(`category:cat2 "Docs"`, `category:cat1 "Chat"`)},
 		{name: "vendor", query: empty + "&group_by=vendor&display_all=true", total: 2, want: zeros(`vendor:vendor2 "Vendor \"Two\""`, `vendor:vendor1 "Vendor One, Inc."`)},
 		{name: "vendor without display_all", query: empty + "&group_by=vendor", total: 0, want: ""},
+		// display_all lists groups without usage; for group_by=none that is its one entry.
 		{name: "none with display_all", query: empty + "&display_all=true", total: 1, want: zeros("none")},
 	} {
 		checkUsage(t, a, c)
@@ -624,7 +627,8 @@ func TestUsageFiltersCombine(t *testing.T) {
 		total: 1,
 		want:  flat([]string{"none = 7200 12 2 2 600 8", "  2026-02-01..2026-02-28 7200 12 2 2 600 8"}, march),
 	}, {
-		// New Tool is only user4's, who is in no department: nothing matches, yet the one entry stays.
+		// New Tool is only user4's, who is in no department: nothing matches, yet the one entry of
+		// group_by=none stays (see "an empty period still has its one entry").
 		name:  "filters matching nothing",
 		query: febMar + "&application_ids=" + appNew + "&department_ids=" + dept1,
 		total: 1,
