@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -100,6 +101,20 @@ func TestCrossVersion(t *testing.T) {
 		}
 		requests++
 	}
+	for _, q := range seriesShapes() {
+		for _, format := range []string{"&page_size=3", "&format=csv"} {
+			requests += walkSeries(t, a, q+format)
+		}
+	}
+	for _, app := range []string{appAlpha, appBeta, appNever, appStrasse} {
+		for _, q := range []string{"granularity=weekly&start_date=2026-01-14&end_date=2026-03-01&compare_start_date=2025-12-01&compare_end_date=2026-01-13",
+			"granularity=monthly&" + feb + "&department_ids=" + dept1 + "," + dept2, "granularity=daily&" + febVsJan} {
+			if resp := a.get("/v2/clients/" + client + "/analytics/apps/" + app + "/activity?" + q); resp.StatusCode() != 200 {
+				t.Fatalf("GET activity of %s?%s: %d %s", app, q, resp.StatusCode(), resp.Body())
+			}
+			requests++
+		}
+	}
 	for _, q := range usageExportShapes() {
 		if resp := a.get(usageExportPath + "?" + q); resp.StatusCode() != 200 {
 			t.Fatalf("GET usage export?%s: %d %s", q, resp.StatusCode(), resp.Body())
@@ -109,6 +124,40 @@ func TestCrossVersion(t *testing.T) {
 	demoQueries(t, m)
 	dumpTables(t, m)
 	t.Logf("%d API requests", requests)
+}
+
+// seriesShapes are series requests of every group_by, bin size, filter
+// and sort.
+func seriesShapes() []string {
+	var out []string
+	bins := []string{"day", "week", "month", "quarter"}
+	for i, g := range []string{"none", "app", "user", "department", "category", "vendor"} {
+		base := "start_date=2026-01-14&end_date=2026-03-01&group_by=" + g + "&bin_size=" + bins[i%4]
+		out = append(out, base, base+"&display_all=true&sort_by=name&sort_order=asc",
+			base+"&department_ids="+dept1+"&category_ids="+cat1+"&metrics=avg_session_length_ms,unique_users&sort_by=avg_session_length_ms",
+			base+"&user_ids="+user2+"&vendor_ids="+vendor2+"&application_ids="+appBeta+","+appIstanbulI+"&display_all=true")
+	}
+	return out
+}
+
+// walkSeries follows a series request's pages (or takes its CSV) and
+// returns how many requests it made.
+func walkSeries(t *testing.T, a *api, q string) int {
+	t.Helper()
+	n := 0
+	for cursor := ""; ; n++ {
+		resp := a.get("/v2/clients/" + client + "/analytics/usage?" + q + cursor)
+		if resp.StatusCode() != 200 {
+			t.Fatalf("GET usage?%s: %d %s", q+cursor, resp.StatusCode(), resp.Body())
+		}
+		var p struct {
+			NextCursor *string `json:"next_cursor"`
+		}
+		if strings.Contains(q, "format=csv") || json.Unmarshal(resp.Body(), &p) != nil || p.NextCursor == nil {
+			return n + 1
+		}
+		cursor = "&cursor=" + url.QueryEscape(*p.NextCursor)
+	}
 }
 
 // pageParams are what the export does not take: it returns every row.

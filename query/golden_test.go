@@ -48,6 +48,17 @@ var utilizationShapes = map[string]string{
 // --rollups=false does.
 var rawShapes = []string{"util_weekly", "util_monthly_compare", "util_partial_months"}
 
+// seriesShapes is every request shape of the series builder: each
+// group_by, display_all, every filter, a sort by name, the CSV.
+var seriesShapes = map[string]string{
+	"series_none_month":       "start_date=2026-01-15&end_date=2026-03-10",
+	"series_app_week_all":     "start_date=2026-01-15&end_date=2026-03-10&bin_size=week&group_by=app&display_all=true&sort_by=name&sort_order=asc",
+	"series_user_day_all":     "start_date=2026-02-01&end_date=2026-02-28&bin_size=day&group_by=user&display_all=true&department_ids=d0000000-0000-4000-8000-000000000001",
+	"series_department":       "start_date=2026-01-01&end_date=2026-06-30&bin_size=quarter&group_by=department&department_ids=d0000000-0000-4000-8000-000000000001&metrics=unique_users,avg_session_length_ms&sort_by=avg_session_length_ms",
+	"series_category_filters": "start_date=2026-01-01&end_date=2026-03-31&group_by=category&category_ids=e0000000-0000-4000-8000-000000000001&vendor_ids=f0000000-0000-4000-8000-000000000001&application_ids=a0000000-0000-4000-8000-000000000001&user_ids=b0000000-0000-4000-8000-000000000001",
+	"series_vendor_csv":       "start_date=2026-01-01&end_date=2026-03-31&group_by=vendor&display_all=true&format=csv",
+}
+
 var usageShapes = map[string]string{
 	"usage_period":      "start_date=2026-02-01&end_date=2026-02-28",
 	"usage_apps":        "start_date=2026-02-01&end_date=2026-02-28&application_ids=a0000000-0000-4000-8000-000000000001,a0000000-0000-4000-8000-000000000002",
@@ -105,6 +116,32 @@ func TestGoldenSQL(t *testing.T) {
 	}
 	v.Set("cursor", Cursor{Key: "beta docs", ID: "a0000000-0000-4000-8000-000000000002", Fingerprint: first.Fingerprint()}.Encode())
 	shapes["util_cursor"] = utilizationStatement(t, v.Encode(), Paged)
+	for name, raw := range seriesShapes {
+		v, _ := url.ParseQuery(raw)
+		r, err := ParseSeries(goldenClient, v)
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		shapes[name] = SeriesSQL(r)
+	}
+	v, _ = url.ParseQuery(seriesShapes["series_none_month"] + "&page_size=1")
+	firstSeries, err := ParseSeries(goldenClient, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Set("cursor", Cursor{Key: "123", ID: "00000000-0000-0000-0000-000000000000", Fingerprint: fingerprint(firstSeries.resultKey())}.Encode())
+	cur, err := ParseSeries(goldenClient, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shapes["series_cursor"] = SeriesSQL(cur)
+	v, _ = url.ParseQuery("granularity=weekly&start_date=2026-01-14&end_date=2026-02-28&compare_start_date=2025-12-01&compare_end_date=2026-01-13&department_ids=d0000000-0000-4000-8000-000000000001")
+	act, err := ParseActivity(goldenClient, "a0000000-0000-4000-8000-000000000001", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shapes["activity_totals"] = UtilizationSQL(act.Util, SourceFor(act.Util, true))
+	shapes["activity_bins"] = SeriesSQL(act.Series)
 	for name, raw := range usageShapes {
 		r := usageRequest(t, raw)
 		shapes[name] = UsageExportSQL(r)
@@ -181,6 +218,17 @@ func TestInjectionsChangeOnlyArgs(t *testing.T) {
 			}
 			want := UsageExportSQL(usageRequest(t, raw))
 			if got := UsageExportSQL(r); got.SQL != want.SQL {
+				t.Errorf("%s: client id %q changed the SQL text", name, evil)
+			}
+		}
+		for name, raw := range seriesShapes {
+			v, _ := url.ParseQuery(raw)
+			good, err1 := ParseSeries(goldenClient, v)
+			bad, err2 := ParseSeries(evil, v)
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			if SeriesSQL(bad).SQL != SeriesSQL(good).SQL {
 				t.Errorf("%s: client id %q changed the SQL text", name, evil)
 			}
 		}

@@ -199,6 +199,8 @@ type seriesGroup struct {
 	// listAlways: the list gives the names, so it is joined even without
 	// display_all.
 	listAlways bool
+	// allAlways: every group of the list is listed, display_all or not.
+	allAlways bool
 }
 
 const usageRowsSQL = `(
@@ -208,7 +210,9 @@ const usageRowsSQL = `(
         )`
 
 var seriesGroups = map[string]seriesGroup{
-	api.GroupNone: {key: "toUUID('00000000-0000-0000-0000-000000000000')", rows: usageRowsSQL, nameKey: "''"},
+	// The one series of group_by=none is there even without usage.
+	api.GroupNone: {key: "toUUID('00000000-0000-0000-0000-000000000000')", rows: usageRowsSQL, nameKey: "''",
+		list: "SELECT toUUID('00000000-0000-0000-0000-000000000000') AS g_id, '' AS g_name", listAlways: true, allAlways: true},
 	"app": {key: "application_id", rows: usageRowsSQL, nameKey: "name_key", listAlways: true,
 		list: "SELECT app_id AS g_id, canonical_name AS g_name, name_key FROM apps FINAL WHERE client_id = toUUID(@client){{.AppFilters}}"},
 	"user": {key: "user_id", rows: usageRowsSQL, nameKey: "toString(g_id)",
@@ -234,7 +238,7 @@ var seriesGroups = map[string]seriesGroup{
 		rows: `(
             SELECT activity_date, application_id, user_id, total_active_ms, total_session_count, arrayJoin({{.CategoryGroups}}) AS category_id
             FROM ` + usageRowsSQL + ` AS u
-            ANY INNER JOIN
+            ALL INNER JOIN
             (
                 SELECT app_id AS application_id, category_ids FROM apps FINAL WHERE client_id = toUUID(@client)
             ) AS a USING application_id
@@ -244,7 +248,7 @@ var seriesGroups = map[string]seriesGroup{
 		rows: `(
             SELECT activity_date, application_id, user_id, total_active_ms, total_session_count, vendor_id
             FROM ` + usageRowsSQL + ` AS u
-            ANY INNER JOIN
+            ALL INNER JOIN
             (
                 SELECT app_id AS application_id, vendor_id FROM apps FINAL WHERE client_id = toUUID(@client)
             ) AS a USING application_id
@@ -301,9 +305,15 @@ FROM
     SELECT g_id,
         sum(b_ms) AS t_ms, sum(b_sessions) AS t_sessions, uniqExactMerge(s_users) AS t_users,
         uniqExactMerge(s_apps) AS t_apps, sum(b_rows) AS t_rows,
-        groupArray(bin) AS a_bins, groupArray(b_ms) AS a_ms, groupArray(b_sessions) AS a_sessions,
-        groupArray(b_users) AS a_users, groupArray(b_apps) AS a_apps, groupArray(b_rows) AS a_rows,
-        groupArray(b_days) AS a_days
+        arraySort(groupArray(bin)) AS a_bins,` + func() string {
+	// Each bin's figures in the order of its bins: groupArray keeps the
+	// order rows arrive in, which differs between runs and versions.
+	var cols []string
+	for _, c := range []string{"ms", "sessions", "users", "apps", "rows", "days"} {
+		cols = append(cols, "arraySort((x, k) -> k, groupArray(b_"+c+"), groupArray(bin)) AS a_"+c)
+	}
+	return "\n        " + strings.Join(cols, ",\n        ")
+}() + `
     FROM
     (
         SELECT {{.Key}} AS g_id, {{.Bin}} AS bin,
@@ -339,8 +349,8 @@ func SeriesSQL(r *Series) Statement {
 		p.SortKey = g.nameKey
 	}
 	if g.listAlways || r.DisplayAll {
-		p.List, p.Join = g.list, "ANY INNER JOIN"
-		if r.DisplayAll {
+		p.List, p.Join = g.list, "ALL INNER JOIN"
+		if r.DisplayAll || g.allAlways {
 			p.Join = "ANY LEFT JOIN"
 		}
 	}
