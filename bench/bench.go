@@ -393,7 +393,7 @@ func (e *env) replayOn(ctx context.Context, s *service, reqs []workload.Request,
 	rp := replay(ctx, s.client, reqs, e.cfg.Concurrency, e.cfg.Duration, e.cfg.Progress)
 	rp.Source, rp.Service, rp.Cache = source, s.desc, cacheDelta(s.cache, before)
 	if rp.Cache != nil {
-		e.log("cache during the replay: %d hits, %d misses (hit ratio %.3f)", rp.Cache.Hits, rp.Cache.Misses, rp.Cache.HitRatio)
+		e.log("cache during the replay: %d hits, %d misses (hit ratio %.5f)", rp.Cache.Hits, rp.Cache.Misses, rp.Cache.HitRatio)
 	}
 	return rp
 }

@@ -354,7 +354,7 @@ func dashboardTargets(r *Report) []Target {
 	rp := r.Replay
 	note := rp.Source + "; " + rp.Service
 	if rp.Cache != nil {
-		note += fmt.Sprintf("; hit ratio %.3f", rp.Cache.HitRatio)
+		note += fmt.Sprintf("; hit ratio %.5f", rp.Cache.HitRatio)
 	}
 	add(Target{Name: "replay throughput", Want: ">= 110", Got: rp.Total.Throughput, Unit: "req/s", Met: rp.Total.Throughput >= 110 && rp.Total.Errors == 0, Note: note})
 	add(Target{Name: "replay p99", Want: "<= 500", Got: float64(rp.Total.P99), Unit: "ms", Met: rp.Total.Count > 0 && rp.Total.P99 <= 500})
@@ -394,7 +394,7 @@ func writeReplay(w io.Writer, rp Replay) {
 		}
 	}
 	if c := rp.Cache; c != nil {
-		fmt.Fprintf(w, "response cache: %d hits, %d misses, hit ratio %.3f; %d entries, %d bytes after\n", c.Hits, c.Misses, c.HitRatio, c.Entries, c.Bytes)
+		fmt.Fprintf(w, "response cache: %d hits, %d misses, hit ratio %.5f; %d entries, %d bytes after\n", c.Hits, c.Misses, c.HitRatio, c.Entries, c.Bytes)
 	}
 }
 
@@ -427,7 +427,7 @@ func (r *Report) writeDashboards(w io.Writer) {
 			if x.Cache != nil {
 				hit = x.Cache.HitRatio
 			}
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%.4f\t\n", x.Connections, x.Threads, x.Requests, x.RequestsPerSecond, x.P50, x.P75, x.P90, x.P99, x.Non2xx, x.SocketErrors, hit)
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%.5f\t\n", x.Connections, x.Threads, x.Requests, x.RequestsPerSecond, x.P50, x.P75, x.P90, x.P99, x.Non2xx, x.SocketErrors, hit)
 		}
 		tw.Flush()
 		for _, x := range a.Runs {

@@ -107,6 +107,9 @@ func cacheDelta(c *respcache.Cache, before respcache.Stats) *CacheDelta {
 	}
 	now := c.Stats()
 	d := &CacheDelta{Hits: now.Hits - before.Hits, Misses: now.Misses - before.Misses, Entries: now.Entries, Bytes: now.Bytes}
-	d.HitRatio = ratio(float64(d.Hits), float64(d.Hits+d.Misses))
+	// Five decimals: with a warm cache the misses are a few in a million.
+	if n := d.Hits + d.Misses; n > 0 {
+		d.HitRatio = float64(int64(float64(d.Hits)/float64(n)*1e5+0.5)) / 1e5
+	}
 	return d
 }
