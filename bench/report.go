@@ -44,12 +44,17 @@ type ReportConfig struct {
 	StartedAt      string  `json:"started_at"`
 	CommandLine    string  `json:"command_line"`
 	PostgresAnchor bool    `json:"postgres"`
+	// CacheBytes, Rollups and Variants are how the service was built and
+	// which replay variants ran.
+	CacheBytes int64    `json:"cache_bytes"`
+	Rollups    bool     `json:"rollups"`
+	Variants   []string `json:"replay_variants,omitempty"`
 }
 
 func reportConfig(c Config) ReportConfig {
 	return ReportConfig{Concurrency: c.Concurrency, Seconds: c.Duration.Seconds(), AnchorRuns: c.AnchorRuns,
 		Mix: c.Mix, PrivateServer: c.DSN == "", StartedAt: time.Now().UTC().Format(time.RFC3339), CommandLine: strings.Join(os.Args, " "),
-		PostgresAnchor: c.Postgres || c.PostgresDSN != ""}
+		PostgresAnchor: c.Postgres || c.PostgresDSN != "", CacheBytes: c.CacheBytes, Rollups: c.Rollups, Variants: c.Variants}
 }
 
 // Machine describes where the run happened.
