@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -201,4 +202,42 @@ func checkKeyLen(key []byte) error {
 		return fmt.Errorf("token signing key is %d bytes, need at least %d (e.g. openssl rand -hex 32)", len(key), MinKeyLen)
 	}
 	return nil
+}
+
+// maxVerified bounds the verified tokens a Verifier remembers.
+const maxVerified = 10_000
+
+// Verifier is Verify with a memory: a token verified once is accepted
+// again without parsing and checking its signature until it expires. A
+// dashboard sends the same token with every request, and on a cached
+// answer the check was most of the request's time. Only tokens that passed
+// Verify are remembered; when maxVerified are held, the memory starts over.
+type Verifier struct {
+	key  []byte
+	mu   sync.Mutex
+	seen map[string]Claims
+}
+
+// NewVerifier verifies tokens signed with key.
+func NewVerifier(key []byte) *Verifier { return &Verifier{key: key, seen: map[string]Claims{}} }
+
+// Verify is Verify(v's key, token, now), remembered while unexpired.
+func (v *Verifier) Verify(token string, now time.Time) (Claims, error) {
+	v.mu.Lock()
+	c, ok := v.seen[token]
+	v.mu.Unlock()
+	if ok && now.Before(c.ExpiresAt) {
+		return c, nil
+	}
+	c, err := Verify(v.key, token, now)
+	if err != nil {
+		return c, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.seen) >= maxVerified {
+		v.seen = map[string]Claims{}
+	}
+	v.seen[token] = c
+	return c, nil
 }

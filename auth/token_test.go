@@ -260,3 +260,27 @@ func TestLoadKeyFailure(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifierRemembersOnlyValidTokensUntilTheyExpire(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	now := time.Now()
+	tok, err := auth.Mint(key, "c0000000-0000-4000-8000-000000000001", time.Minute, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := auth.NewVerifier(key)
+	for range 2 {
+		if c, err := v.Verify(tok, now); err != nil || c.ClientID != "c0000000-0000-4000-8000-000000000001" {
+			t.Fatalf("a valid token: %+v %v", c, err)
+		}
+	}
+	if _, err := v.Verify(tok, now.Add(2*time.Minute)); !errors.Is(err, auth.ErrExpired) {
+		t.Errorf("a remembered token past its expiry: %v, want expired", err)
+	}
+	forged := tok[:len(tok)-2] + "xx"
+	for range 2 {
+		if _, err := v.Verify(forged, now); !errors.Is(err, auth.ErrInvalid) {
+			t.Errorf("a forged token: %v", err)
+		}
+	}
+}

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -30,9 +29,6 @@ import (
 	"github.com/usagelens/usagelens/chschema"
 	"github.com/usagelens/usagelens/chserver"
 	"github.com/usagelens/usagelens/dataset"
-	"github.com/usagelens/usagelens/handlers"
-	"github.com/usagelens/usagelens/observability"
-	"github.com/usagelens/usagelens/store"
 	"github.com/usagelens/usagelens/workload"
 )
 
@@ -41,6 +37,7 @@ const (
 	MixLog       = "log"       // the request log only
 	MixDashboard = "dashboard" // the built-in dashboard mix only
 	MixBoth      = "both"      // the log followed by the mix
+	MixZipf      = "zipf"      // many users of a few tenants opening default views (workload.ZipfMix)
 )
 
 // Config is one bench run.
@@ -74,8 +71,20 @@ type Config struct {
 	// AnchorRuns is how many timed repetitions each anchor measurement
 	// takes; figures are their medians.
 	AnchorRuns int
+	// CacheBytes bounds the service's response cache as serve's
+	// --cache-bytes does; 0 runs it without one.
+	CacheBytes int64
+	// Rollups lets the service answer from the rollups, as serve's
+	// --rollups does.
+	Rollups bool
+	// Variants are more replays of the same traffic, each against a fresh
+	// service: VariantNoCache (no response cache) or VariantRaw (no
+	// cache, no rollups).
+	Variants []string
 	// Anchors switches the anchors on and off.
-	RawSQL, Export, NetHTTP, RSS bool
+	RawSQL, Export, NetHTTP, RSS, RollupSQL, CacheHit, Wrk bool
+	// WrkDuration is how long each wrk run lasts (default 20s).
+	WrkDuration time.Duration
 	// Postgres runs the PostgreSQL anchor: a private cluster loaded with
 	// the dataset by bench/pg/setup.sh, unless PostgresDSN names one
 	// already loaded.
@@ -98,6 +107,9 @@ func (c *Config) defaults() error {
 	if c.AnchorRuns <= 0 {
 		c.AnchorRuns = 5
 	}
+	if c.WrkDuration <= 0 {
+		c.WrkDuration = 20 * time.Second
+	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
 	}
@@ -105,9 +117,14 @@ func (c *Config) defaults() error {
 		return errors.New("give a dataset directory or a scale to generate one")
 	}
 	switch c.Mix {
-	case "", MixLog, MixDashboard, MixBoth:
+	case "", MixLog, MixDashboard, MixBoth, MixZipf:
 	default:
-		return fmt.Errorf("mix %q: want log, dashboard or both", c.Mix)
+		return fmt.Errorf("mix %q: want log, dashboard, both or zipf", c.Mix)
+	}
+	for _, v := range c.Variants {
+		if v != VariantNoCache && v != VariantRaw {
+			return fmt.Errorf("replay variant %q: want %s or %s", v, VariantNoCache, VariantRaw)
+		}
 	}
 	return nil
 }
@@ -124,12 +141,16 @@ type env struct {
 	conn     driver.Conn // the service's pool
 	raw      driver.Conn // the anchors' own pool
 	key      []byte
-	svc      *apiClient
-	svcAddr  string
-	chPID    int // the private clickhouse-server's process, 0 for a DSN's
-	clients  []workload.ClientShape
-	log      func(format string, args ...any)
-	cleanup  []func()
+	// main is the service as the flags build it; the replay, the cache and
+	// wrk anchors measure it. uncached is the same without a response
+	// cache (main itself when that has none): the anchors that time
+	// ClickHouse's work go through it.
+	main, uncached *service
+	svc            *apiClient // main's client
+	chPID          int        // the private clickhouse-server's process, 0 for a DSN's
+	clients        []workload.ClientShape
+	log            func(format string, args ...any)
+	cleanup        []func()
 }
 
 func (e *env) defer_(f func()) { e.cleanup = append(e.cleanup, f) }
@@ -155,9 +176,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.log("== replay: %d distinct requests (%s), %d workers, %s", len(reqs), source, cfg.Concurrency, cfg.Duration)
-	rep.Replay = replay(ctx, e.svc, reqs, cfg.Concurrency, cfg.Duration, cfg.Progress)
-	rep.Replay.Source = source
+	rep.Replay = e.replayOn(ctx, e.main, reqs, source)
+	for _, name := range cfg.Variants {
+		s, err := e.variant(name)
+		if err != nil {
+			return nil, err
+		}
+		s.client.addTokens(e.key, clientIDs(reqs))
+		rp := e.replayOn(ctx, s, reqs, source)
+		rp.Variant = name
+		rep.Variants = append(rep.Variants, rp)
+	}
+	if err := e.newAnchors(ctx, rep); err != nil {
+		return nil, err
+	}
 	if cfg.RawSQL {
 		e.log("== anchor: the same utilization SQL straight through clickhouse-go")
 		if rep.RawSQL, err = e.rawSQLAnchor(ctx, reqs); err != nil {
@@ -273,8 +305,9 @@ func (e *env) setup(ctx context.Context, rep *Report) error {
 			return err
 		}
 		rep.Load = &LoadResult{UsageRows: st.UsageRows, Seconds: round3(st.Elapsed.Seconds()),
-			RowsPerSecond: round3(float64(st.UsageRows) / st.Elapsed.Seconds())}
-		e.log("loaded %d usage rows in %s: %.0f rows/s", st.UsageRows, st.Elapsed.Round(time.Millisecond), rep.Load.RowsPerSecond)
+			RowsPerSecond:  round3(float64(st.UsageRows) / st.Elapsed.Seconds()),
+			RollupsSeconds: round3(st.Rollups.Seconds()), RollupsShare: ratio(st.Rollups.Seconds(), st.Elapsed.Seconds())}
+		e.log("loaded %d usage rows in %s: %.0f rows/s; rollups %s of it", st.UsageRows, st.Elapsed.Round(time.Millisecond), rep.Load.RowsPerSecond, st.Rollups.Round(time.Millisecond))
 		if err := e.waitForMerges(ctx); err != nil {
 			return err
 		}
@@ -285,7 +318,7 @@ func (e *env) setup(ctx context.Context, rep *Report) error {
 	if err := describeDataset(ctx, e.conn, e.clients, &rep.Dataset); err != nil {
 		return err
 	}
-	return e.startService(ctx)
+	return e.startServices()
 }
 
 // waitForMerges lets the merges of the freshly loaded parts finish (up to
@@ -335,33 +368,42 @@ func withAuth(base, user, password, database string) string {
 	return u.String()
 }
 
-// startService serves the real API (handlers.Server on fasthttp, with the
-// default limits of `usagelens serve`, per-client concurrency caps
-// included) on a loopback port. Its request log is formatted as in
-// production and discarded.
-func (e *env) startService(ctx context.Context) error {
+// startServices starts the service as the flags build it and, when that
+// has a response cache, the same without one.
+func (e *env) startServices() error {
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
 	e.key = []byte(hex.EncodeToString(raw))
-	metrics := observability.NewMetrics()
-	srv := handlers.New(handlers.Config{Store: store.New(e.conn, metrics.ObserveQuery), Key: e.key,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: metrics, QueryTimeout: 60 * time.Second, ExportTimeout: 30 * time.Minute})
-	hs := srv.NewHTTPServer(handlers.DefaultLimits(srv.ExportTimeout))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("cannot listen on a loopback port: %w", err)
+	var err error
+	if e.main, err = e.newService(e.cfg.CacheBytes, e.cfg.Rollups); err != nil {
+		return err
 	}
-	go func() { _ = hs.Serve(ln) }()
-	e.defer_(func() { _ = hs.Shutdown() })
-	e.svcAddr = ln.Addr().String()
-	ids := make([]string, len(e.clients))
-	for i, c := range e.clients {
-		ids[i] = c.ID
+	e.svc, e.uncached = e.main.client, e.main
+	if e.main.cache != nil {
+		e.uncached, err = e.newService(0, e.cfg.Rollups)
 	}
-	e.svc = newAPIClient("http://"+e.svcAddr, e.key, ids, e.cfg.Concurrency)
-	e.defer_(e.svc.close)
-	e.log("service listening on %s", e.svcAddr)
-	return nil
+	return err
+}
+
+// replayOn replays reqs against s for the configured duration, and says
+// what s's response cache counted meanwhile.
+func (e *env) replayOn(ctx context.Context, s *service, reqs []workload.Request, source string) Replay {
+	e.log("== replay: %d requests, %d distinct (%s), %d workers, %s, service: %s", len(reqs), distinct(reqs), source, e.cfg.Concurrency, e.cfg.Duration, s.desc)
+	before := s.cache.Stats()
+	rp := replay(ctx, s.client, reqs, e.cfg.Concurrency, e.cfg.Duration, e.cfg.Progress)
+	rp.Source, rp.Service, rp.Cache = source, s.desc, cacheDelta(s.cache, before)
+	if rp.Cache != nil {
+		e.log("cache during the replay: %d hits, %d misses (hit ratio %.5f)", rp.Cache.Hits, rp.Cache.Misses, rp.Cache.HitRatio)
+	}
+	return rp
+}
+
+func clientIDs(reqs []workload.Request) []string {
+	var ids []string
+	for _, r := range reqs {
+		ids = append(ids, r.ClientID)
+	}
+	return ids
 }
 
 // requests returns the replayed traffic and says where it came from.
@@ -397,8 +439,14 @@ func (e *env) requests() ([]workload.Request, string, error) {
 		reqs = append(reqs, m...)
 		source = append(source, "dashboard mix ("+strconv.Itoa(len(m))+" requests)")
 	}
-	for _, r := range reqs {
-		e.svc.addTokens(e.key, []string{r.ClientID})
+	if mix == MixZipf {
+		m := workload.ZipfMix(e.clients, e.cfg.Seed)
+		reqs = append(reqs, m...)
+		source = append(source, fmt.Sprintf("zipf mix (%d draws, s=%.1f, over %d default views of the %d busiest clients, seed %d)",
+			len(m), workload.ZipfExponent, len(workload.DefaultViews(&e.clients[0])), min(workload.ZipfTenants, len(e.clients)), e.cfg.Seed))
+	}
+	for _, s := range []*service{e.main, e.uncached} {
+		s.client.addTokens(e.key, clientIDs(reqs))
 	}
 	return reqs, strings.Join(source, " + "), nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,7 +38,8 @@ func TestBenchSmoke(t *testing.T) {
 	rep, err := bench.Run(context.Background(), bench.Config{
 		DatasetDir: dir, Mix: bench.MixDashboard, Concurrency: 2, Duration: 2 * time.Second,
 		DSN: srv.DSN(), ClickHouseHTTP: srv.HTTPURL(), WorkDir: t.TempDir(),
-		AnchorRuns: 1, RawSQL: true, NetHTTP: true, Export: true,
+		AnchorRuns: 1, RawSQL: true, NetHTTP: true, Export: true, RollupSQL: true, CacheHit: true, Wrk: true,
+		CacheBytes: 16 << 20, Rollups: true, Variants: []string{bench.VariantNoCache, bench.VariantRaw}, WrkDuration: time.Second,
 		Progress: &progress,
 	})
 	if err != nil {
@@ -75,6 +77,7 @@ func TestBenchSmoke(t *testing.T) {
 	if a := rep.Export; a == nil || a.Rows == 0 || a.Service.Lines != a.ClickHouse.Lines || a.Service.Lines < int64(a.Rows)+1 || a.Ratio <= 0 {
 		t.Errorf("export anchor = %+v", a)
 	}
+	checkDashboardAnchors(t, rep)
 	if len(rep.Targets) == 0 {
 		t.Error("no targets evaluated")
 	}
@@ -85,6 +88,38 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	if err := rep.WriteJSON(&js); err != nil || !json.Valid(js.Bytes()) {
 		t.Errorf("JSON report: %v\n%s", err, js.String())
+	}
+}
+
+// checkDashboardAnchors checks issue 13's parts of a smoke run: cache hits
+// faster than no cache, the rollups' answers equal to the minimal raw-row
+// SQL's (the anchor fails the run otherwise), the variants replayed
+// without a cache, and wrk when it is installed.
+func checkDashboardAnchors(t *testing.T, rep *bench.Report) {
+	t.Helper()
+	if c := rep.Replay.Cache; c == nil || c.Hits == 0 {
+		t.Errorf("replay cache counters = %+v, want hits", c)
+	}
+	if a := rep.Cache; a == nil || len(a.Cases) != 2 || a.Cases[0].Hit.P50 <= 0 || a.Cases[0].Uncached <= a.Cases[0].Hit.P50 {
+		t.Errorf("cache anchor = %+v, want two cases, hits faster than uncached", a)
+	}
+	if a := rep.Rollup; a == nil || len(a.Cases) != 2 || a.Cases[0].Checked == 0 || a.Cases[1].Minimal <= 0 {
+		t.Errorf("rollups anchor = %+v, want two cases with apps checked", a)
+	}
+	if len(rep.Variants) != 2 {
+		t.Fatalf("%d replay variants, want 2", len(rep.Variants))
+	}
+	for _, v := range rep.Variants {
+		if v.Cache != nil || v.Total.Count == 0 || v.Total.Errors+v.Total.Rejected != 0 {
+			t.Errorf("variant %s: %s, total %+v", v.Variant, v.Service, v.Total)
+		}
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		t.Logf("wrk is not installed: its anchor was skipped")
+		return
+	}
+	if a := rep.Wrk; a == nil || len(a.Runs) != 3 || a.Runs[1].Requests == 0 || a.Runs[1].Non2xx != 0 {
+		t.Errorf("wrk anchor = %+v", a)
 	}
 }
 

@@ -68,6 +68,7 @@ type response struct {
 	bytes  int64
 	lines  int64
 	next   *string
+	cache  string // the X-Cache header: hit, miss or none
 	err    error
 	body   []byte // the start of an error body, for the report
 }
@@ -101,7 +102,7 @@ func do(hc *http.Client, req *http.Request, wantCursor bool, buf *bytes.Buffer) 
 		return response{err: err}
 	}
 	defer resp.Body.Close()
-	r := response{status: resp.StatusCode}
+	r := response{status: resp.StatusCode, cache: resp.Header.Get("X-Cache")}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 		r.body = b

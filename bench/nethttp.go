@@ -180,7 +180,9 @@ type NetHTTPAnchor struct {
 func (e *env) netHTTPAnchor(ctx context.Context, reqs []workload.Request) (*NetHTTPAnchor, error) {
 	cases := utilizationCases(reqs, e.clients[0].ID)
 	metrics := observability.NewMetrics()
-	h := &NetHTTPUtilization{Store: store.New(e.conn, metrics.ObserveQuery), Key: e.key, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	st := store.New(e.conn, metrics.ObserveQuery)
+	st.Rollups = e.cfg.Rollups
+	h := &NetHTTPUtilization{Store: st, Key: e.key, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Metrics: metrics, QueryTimeout: 60 * time.Second}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -205,7 +207,7 @@ func (e *env) netHTTPAnchor(ctx context.Context, reqs []workload.Request) (*NetH
 		cpu  time.Duration
 		wall time.Duration
 	}
-	fh, nh := &acc{out: &a.FastHTTP, c: e.svc}, &acc{out: &a.NetHTTP, c: std}
+	fh, nh := &acc{out: &a.FastHTTP, c: e.uncached.client}, &acc{out: &a.NetHTTP, c: std}
 	for _, s := range []*acc{fh, nh, nh, fh} {
 		before, start := cpuTime(), time.Now()
 		rp := replayN(ctx, s.c, cases, e.cfg.Concurrency, time.Hour, int64(n), io.Discard)

@@ -192,14 +192,14 @@ func (e *env) pgCompare(ctx context.Context, pg *pgx.Conn, qtext, clientID strin
 		}
 		dPG := time.Since(start)
 
-		dSvc, resp := e.svc.timedGet(ctx, r.Path, clientID, false, &buf)
+		dSvc, resp := e.uncached.client.timedGet(ctx, r.Path, clientID, false, &buf)
 		if f := resp.failure(); f != "" {
 			return r, fmt.Errorf("service %s: %s", r.Path, f)
 		}
 		page = append(page[:0], buf.Bytes()...)
 
 		start = time.Now()
-		if _, err := runRaw(ctx, e.raw, query.UtilizationSQL(ur, query.SourceFor(ur, true))); err != nil {
+		if _, err := runRaw(ctx, e.raw, query.UtilizationSQL(ur, query.SourceFor(ur, e.cfg.Rollups))); err != nil {
 			return r, fmt.Errorf("raw utilization SQL: %w", err)
 		}
 		dRaw := time.Since(start)

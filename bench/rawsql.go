@@ -163,11 +163,11 @@ func (e *env) rawSQLAnchor(ctx context.Context, reqs []workload.Request) (*RawSQ
 		if err != nil {
 			return nil, err
 		}
-		st := query.UtilizationSQL(ur, query.SourceFor(ur, true))
+		st := query.UtilizationSQL(ur, query.SourceFor(ur, e.cfg.Rollups))
 		var svc, raw []time.Duration
 		rowsRead := 0
 		service := func(timed bool) error {
-			d, resp := e.svc.timedGet(ctx, r.Path, r.ClientID, false, &buf)
+			d, resp := e.uncached.client.timedGet(ctx, r.Path, r.ClientID, false, &buf)
 			if f := resp.failure(); f != "" {
 				return fmt.Errorf("service %s: %s", r.Path, f)
 			}

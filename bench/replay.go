@@ -33,7 +33,14 @@ type KindStats struct {
 
 // Replay is the replay phase's result.
 type Replay struct {
-	Source      string      `json:"source"`
+	Source string `json:"source"`
+	// Service says how the service replayed against was built; Variant
+	// names a replay variant ("" for the main replay).
+	Service string `json:"service"`
+	Variant string `json:"variant,omitempty"`
+	// Cache is what the service's response cache counted during the
+	// replay; absent without a cache.
+	Cache       *CacheDelta `json:"cache,omitempty"`
 	Requests    int         `json:"distinct_requests"`
 	Concurrency int         `json:"concurrency"`
 	Seconds     float64     `json:"seconds"`
@@ -150,7 +157,7 @@ func replayN(ctx context.Context, c *apiClient, reqs []workload.Request, conc in
 	wg.Wait()
 	close(stop)
 	elapsed := time.Since(start)
-	return summarizeReplay(accs, elapsed, conc, len(reqs))
+	return summarizeReplay(accs, elapsed, conc, distinct(reqs))
 }
 
 func summarizeReplay(accs []workerAcc, elapsed time.Duration, conc, distinct int) Replay {
@@ -212,4 +219,13 @@ func appendUpTo(dst, src []string, n int) []string {
 		dst = append(dst, s)
 	}
 	return dst
+}
+
+// distinct counts the different requests of reqs: a drawn mix repeats them.
+func distinct(reqs []workload.Request) int {
+	seen := map[[2]string]bool{}
+	for _, r := range reqs {
+		seen[[2]string{r.ClientID, r.Path}] = true
+	}
+	return len(seen)
 }

@@ -22,6 +22,10 @@ type Report struct {
 	Dataset  DatasetInfo     `json:"dataset"`
 	Load     *LoadResult     `json:"load,omitempty"`
 	Replay   Replay          `json:"replay"`
+	Variants []Replay        `json:"replay_variants,omitempty"`
+	Cache    *CacheAnchor    `json:"cache_hit,omitempty"`
+	Rollup   *RollupAnchor   `json:"rollups,omitempty"`
+	Wrk      *WrkAnchor      `json:"wrk,omitempty"`
 	RawSQL   *RawSQLAnchor   `json:"raw_sql,omitempty"`
 	NetHTTP  *NetHTTPAnchor  `json:"net_http,omitempty"`
 	Export   *ExportAnchor   `json:"export,omitempty"`
@@ -40,12 +44,17 @@ type ReportConfig struct {
 	StartedAt      string  `json:"started_at"`
 	CommandLine    string  `json:"command_line"`
 	PostgresAnchor bool    `json:"postgres"`
+	// CacheBytes, Rollups and Variants are how the service was built and
+	// which replay variants ran.
+	CacheBytes int64    `json:"cache_bytes"`
+	Rollups    bool     `json:"rollups"`
+	Variants   []string `json:"replay_variants,omitempty"`
 }
 
 func reportConfig(c Config) ReportConfig {
 	return ReportConfig{Concurrency: c.Concurrency, Seconds: c.Duration.Seconds(), AnchorRuns: c.AnchorRuns,
 		Mix: c.Mix, PrivateServer: c.DSN == "", StartedAt: time.Now().UTC().Format(time.RFC3339), CommandLine: strings.Join(os.Args, " "),
-		PostgresAnchor: c.Postgres || c.PostgresDSN != ""}
+		PostgresAnchor: c.Postgres || c.PostgresDSN != "", CacheBytes: c.CacheBytes, Rollups: c.Rollups, Variants: c.Variants}
 }
 
 // Machine describes where the run happened.
@@ -161,6 +170,10 @@ type LoadResult struct {
 	UsageRows     int     `json:"usage_rows"`
 	Seconds       float64 `json:"seconds"`
 	RowsPerSecond float64 `json:"rows_per_s"`
+	// RollupsSeconds is the part of Seconds spent building the rollups
+	// (dataset.LoadStats.Rollups), RollupsShare its fraction.
+	RollupsSeconds float64 `json:"rollups_s"`
+	RollupsShare   float64 `json:"rollups_share"`
 }
 
 // Target is one performance claim and whether this run met it.
@@ -186,16 +199,18 @@ func targets(r *Report) []Target {
 			Note: fmt.Sprintf("%d rows, median of %d runs each", r.Export.Rows, len(r.Export.Service.Runs))})
 	}
 	if r.Postgres != nil {
-		t := Target{Name: "12-month utilization speed-up over PostgreSQL", Want: ">= 10", Got: r.Postgres.TwelveMonths.SpeedUp, Unit: "x",
-			Met: r.Postgres.TwelveMonths.SpeedUp >= 10}
+		t := Target{Name: "12-month utilization speed-up over PostgreSQL", Want: ">= 30", Got: r.Postgres.TwelveMonths.SpeedUp, Unit: "x",
+			Met: r.Postgres.TwelveMonths.SpeedUp >= 30, Note: "PostgreSQL / the service instance without a response cache"}
 		if r.Dataset.Scale != "" && r.Dataset.Scale != "large" {
 			t.Note = "target is for scale large; this run is " + r.Dataset.Scale
 		}
 		add(t)
 	}
 	if r.Load != nil {
-		add(Target{Name: "load throughput", Want: ">= 500000", Got: r.Load.RowsPerSecond, Unit: "rows/s", Met: r.Load.RowsPerSecond >= 500000})
+		add(Target{Name: "load throughput", Want: ">= 500000", Got: r.Load.RowsPerSecond, Unit: "rows/s", Met: r.Load.RowsPerSecond >= 500000,
+			Note: fmt.Sprintf("rollups %.2fs of %.2fs (%.1f %%)", r.Load.RollupsSeconds, r.Load.Seconds, 100*r.Load.RollupsShare)})
 	}
+	ts = append(ts, dashboardTargets(r)...)
 	if r.RSS != nil && len(r.RSS.Exports) == 2 {
 		g := r.RSS.GrowthRatio
 		add(Target{Name: "peak RSS, larger / smaller usage export", Want: "<= 1.1", Got: g, Unit: "x", Met: g > 0 && g <= 1.1,
@@ -224,24 +239,15 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "dataset: %s (%s): %d usage rows, %d clients, %d apps; busiest client %s: %d rows, %d users, %d apps used, %s..%s\n",
 		d.Dir, shape, d.UsageRows, d.Clients, d.Apps, d.Busiest.ID, d.Busiest.UsageRows, d.Busiest.Users, d.Busiest.Apps, d.Busiest.First, d.Busiest.Last)
 	if r.Load != nil {
-		fmt.Fprintf(w, "load: %d usage rows in %.2fs = %.0f rows/s\n", r.Load.UsageRows, r.Load.Seconds, r.Load.RowsPerSecond)
+		fmt.Fprintf(w, "load: %d usage rows in %.2fs = %.0f rows/s; building the rollups took %.2fs of it (%.1f %%)\n",
+			r.Load.UsageRows, r.Load.Seconds, r.Load.RowsPerSecond, r.Load.RollupsSeconds, 100*r.Load.RollupsShare)
 	}
-	rp := r.Replay
-	fmt.Fprintf(w, "\nreplay: %s; %d workers for %.1fs\n", rp.Source, rp.Concurrency, rp.Seconds)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tcount\terrors\t4xx\treq/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tMB/s\t")
-	for _, k := range append(append([]KindStats{}, rp.Kinds...), rp.Total) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t\n", k.Kind, k.Count, k.Errors, k.Rejected, k.Throughput, k.P50, k.P95, k.P99, k.Max, k.MBps)
+	writeReplay(w, r.Replay)
+	for _, v := range r.Variants {
+		writeReplay(w, v)
 	}
-	tw.Flush()
-	for _, k := range rp.Kinds {
-		for _, s := range k.ErrorSamples {
-			fmt.Fprintf(w, "  error (%s): %s\n", k.Kind, s)
-		}
-		for _, s := range k.RejectedSamples {
-			fmt.Fprintf(w, "  rejected (%s): %s\n", k.Kind, s)
-		}
-	}
+	r.writeDashboards(w)
+	var tw *tabwriter.Writer
 	if a := r.RawSQL; a != nil {
 		fmt.Fprintf(w, "\nutilization, service vs the same SQL through clickhouse-go (sequential, median of %d runs):\n", a.Runs)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -326,4 +332,111 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// dashboardTargets are issue 13's: cache hits, rollups against the minimal
+// raw-row SQL, the replay and wrk.
+func dashboardTargets(r *Report) []Target {
+	var ts []Target
+	add := func(t Target) { ts = append(ts, t) }
+	if a := r.Cache; a != nil && len(a.Cases) > 0 {
+		c := a.Cases[0]
+		note := fmt.Sprintf("%s, %d sequential hits", c.Label, c.Hits)
+		add(Target{Name: "cache hit p50", Want: "<= 1", Got: float64(c.Hit.P50), Unit: "ms", Met: c.Hit.P50 <= 1, Note: note})
+		add(Target{Name: "cache hit p99", Want: "<= 5", Got: float64(c.Hit.P99), Unit: "ms", Met: c.Hit.P99 <= 5, Note: note})
+		for _, c := range a.Cases {
+			add(Target{Name: "cache hit speed-up, " + c.Label, Want: ">= 100", Got: c.SpeedUp, Unit: "x", Met: c.SpeedUp >= 100,
+				Note: "median uncached (second service, Cache nil) / hit p50"})
+		}
+	}
+	if a := r.Rollup; a != nil {
+		for i, c := range a.Cases {
+			want := map[int]float64{0: 0.35, 1: 0.2}[i]
+			add(Target{Name: "through rollups / minimal raw SQL, " + c.Label, Want: fmt.Sprintf("<= %.2f", want), Got: c.Ratio, Unit: "x",
+				Met: c.Ratio > 0 && c.Ratio <= want, Note: fmt.Sprintf("uncached service %.1f ms, minimal raw SQL %.1f ms; %d apps equal", c.Service, c.Minimal, c.Checked)})
+		}
+	}
+	rp := r.Replay
+	note := rp.Source + "; " + rp.Service
+	if rp.Cache != nil {
+		note += fmt.Sprintf("; hit ratio %.5f", rp.Cache.HitRatio)
+	}
+	add(Target{Name: "replay throughput", Want: ">= 110", Got: rp.Total.Throughput, Unit: "req/s", Met: rp.Total.Throughput >= 110 && rp.Total.Errors == 0, Note: note})
+	add(Target{Name: "replay p99", Want: "<= 500", Got: float64(rp.Total.P99), Unit: "ms", Met: rp.Total.Count > 0 && rp.Total.P99 <= 500})
+	if a := r.Wrk; a != nil {
+		for _, w := range a.Runs {
+			if w.Connections != 8 || w.Threads != 1 {
+				continue
+			}
+			ok := w.Non2xx == 0 && w.SocketErrors == 0
+			note := fmt.Sprintf("1 wrk thread; %d non-2xx, %d socket errors", w.Non2xx, w.SocketErrors)
+			add(Target{Name: "wrk, 8 connections, throughput", Want: ">= 1000", Got: w.RequestsPerSecond, Unit: "req/s", Met: ok && w.RequestsPerSecond >= 1000, Note: note})
+			add(Target{Name: "wrk, 8 connections, p99", Want: "<= 5", Got: float64(w.P99), Unit: "ms", Met: ok && w.P99 <= 5, Note: note})
+		}
+	}
+	return ts
+}
+
+// writeReplay writes one replay's table.
+func writeReplay(w io.Writer, rp Replay) {
+	name := "replay"
+	if rp.Variant != "" {
+		name = "replay variant " + rp.Variant
+	}
+	fmt.Fprintf(w, "\n%s: %s; %d workers for %.1fs; service: %s\n", name, rp.Source, rp.Concurrency, rp.Seconds, rp.Service)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kind\tcount\terrors\t4xx\treq/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tMB/s\t")
+	for _, k := range append(append([]KindStats{}, rp.Kinds...), rp.Total) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t\n", k.Kind, k.Count, k.Errors, k.Rejected, k.Throughput, k.P50, k.P95, k.P99, k.Max, k.MBps)
+	}
+	tw.Flush()
+	for _, k := range rp.Kinds {
+		for _, s := range k.ErrorSamples {
+			fmt.Fprintf(w, "  error (%s): %s\n", k.Kind, s)
+		}
+		for _, s := range k.RejectedSamples {
+			fmt.Fprintf(w, "  rejected (%s): %s\n", k.Kind, s)
+		}
+	}
+	if c := rp.Cache; c != nil {
+		fmt.Fprintf(w, "response cache: %d hits, %d misses, hit ratio %.5f; %d entries, %d bytes after\n", c.Hits, c.Misses, c.HitRatio, c.Entries, c.Bytes)
+	}
+}
+
+// writeDashboards writes the cache, rollups and wrk anchors.
+func (r *Report) writeDashboards(w io.Writer) {
+	if a := r.Cache; a != nil {
+		fmt.Fprintf(w, "\nresponse cache hits (%s) against the same request to a service without a cache (%s):\n", a.Service, a.Uncached)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "request\thits\thit p50 ms\thit p95 ms\thit p99 ms\thit max ms\tuncached ms\tspeed-up\t")
+		for _, c := range a.Cases {
+			fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\t%.0fx\t\n", c.Label, c.Hits, c.Hit.P50, c.Hit.P95, c.Hit.P99, c.Hit.Max, c.Uncached, c.SpeedUp)
+		}
+		tw.Flush()
+	}
+	if a := r.Rollup; a != nil {
+		fmt.Fprintf(w, "\nuncached service through the rollups against the minimal raw-row SQL for the same answer (sequential, median of %d runs):\n", a.Runs)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "request\tservice ms\trollup SQL ms\tservice raw SQL ms\tminimal raw SQL ms\tservice/minimal\trollup SQL/minimal\tapps equal\t")
+		for _, c := range a.Cases {
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%d/%d\t\n", c.Label, c.Service, c.RollupSQL, c.ServiceRawSQL, c.Minimal, c.Ratio, c.RatioSQL, c.Checked, c.Apps)
+		}
+		tw.Flush()
+	}
+	if a := r.Wrk; a != nil {
+		fmt.Fprintf(w, "\nwrk against %s (%s):\n", a.Path, a.Service)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "connections\tthreads\trequests\treq/s\tp50 ms\tp75 ms\tp90 ms\tp99 ms\tnon-2xx\tsocket errors\thit ratio\t")
+		for _, x := range a.Runs {
+			hit := 0.0
+			if x.Cache != nil {
+				hit = x.Cache.HitRatio
+			}
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%.5f\t\n", x.Connections, x.Threads, x.Requests, x.RequestsPerSecond, x.P50, x.P75, x.P90, x.P99, x.Non2xx, x.SocketErrors, hit)
+		}
+		tw.Flush()
+		for _, x := range a.Runs {
+			fmt.Fprintf(w, "$ %s\n%s", x.Command, x.Output)
+		}
+	}
 }

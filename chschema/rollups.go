@@ -3,6 +3,7 @@ package chschema
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,14 +27,14 @@ var Rollups = []Rollup{
 		Columns:   "client_id, activity_date, application_id, active_ms, sessions, user_days",
 		aggregate: "client_id, activity_date, application_id, sum(total_active_ms), sum(toUInt64(total_session_count)), count()",
 		group:     "client_id, activity_date, application_id"},
-	{Table: "usage_app_months", DateColumn: "month",
-		Columns:   "client_id, month, application_id, users",
-		aggregate: "client_id, toStartOfMonth(activity_date) AS month, application_id, uniqExactState(user_id)",
-		group:     "client_id, month, application_id"},
-	{Table: "usage_client_months", DateColumn: "month",
-		Columns:   "client_id, month, users",
-		aggregate: "client_id, toStartOfMonth(activity_date) AS month, uniqExactState(user_id)",
-		group:     "client_id, month"},
+	{Table: "usage_app_month_users", DateColumn: "month",
+		Columns:   "client_id, month, application_id, user_id",
+		aggregate: "client_id, toStartOfMonth(activity_date) AS month, application_id, user_id",
+		group:     "client_id, month, application_id, user_id"},
+	{Table: "usage_client_month_users", DateColumn: "month",
+		Columns:   "client_id, month, user_id",
+		aggregate: "client_id, toStartOfMonth(activity_date) AS month, user_id",
+		group:     "client_id, month, user_id"},
 }
 
 // Build is the statement that aggregates the usage rows of source that
@@ -82,39 +83,60 @@ func BumpVersions(ctx context.Context, conn driver.Conn, clients []string) error
 	}
 }
 
-// buildRollups is migration 4: the rollups of usage rows loaded before the
-// rollup tables existed, month by month through a staging table and a
-// partition swap (so a repeated run gives the same rows), and a first data
-// version for every client.
-func buildRollups(ctx context.Context, conn driver.Conn) error {
-	parts, err := usagePartitions(ctx, conn)
-	if err != nil {
-		return err
-	}
-	for _, r := range Rollups {
-		stage := r.Table + "_migrate"
-		for _, s := range []string{"DROP TABLE IF EXISTS " + stage, "CREATE TABLE " + stage + " AS " + r.Table} {
-			if err := conn.Exec(ctx, s); err != nil {
-				return fmt.Errorf("cannot prepare %s: %w", stage, err)
-			}
+// backfill is a migration that builds the named rollups from the usage
+// rows loaded before they existed, month by month through a staging table
+// and a partition swap, so a repeated run gives the same rows. A migration
+// names its tables: it must not follow later changes of Rollups.
+func backfill(tables ...string) func(context.Context, driver.Conn) error {
+	return func(ctx context.Context, conn driver.Conn) error {
+		parts, err := usagePartitions(ctx, conn)
+		if err != nil {
+			return err
 		}
-		for _, p := range parts {
-			stmts := []string{
-				r.Build(stage, "app_usage_reports", "toYYYYMM(activity_date) = "+p),
-				"ALTER TABLE " + r.Table + " REPLACE PARTITION " + p + " FROM " + stage,
-				"ALTER TABLE " + stage + " DROP PARTITION " + p,
-			}
-			for _, s := range stmts {
-				if err := conn.Exec(ctx, s); err != nil {
-					return fmt.Errorf("cannot build %s for month %s: %w", r.Table, p, err)
+		for _, r := range Rollups {
+			if slices.Contains(tables, r.Table) {
+				if err := r.backfill(ctx, conn, parts); err != nil {
+					return err
 				}
 			}
 		}
-		if err := conn.Exec(ctx, "DROP TABLE "+stage); err != nil {
-			return fmt.Errorf("cannot drop %s: %w", stage, err)
+		return nil
+	}
+}
+
+func (r Rollup) backfill(ctx context.Context, conn driver.Conn, parts []string) error {
+	stage := r.Table + "_migrate"
+	for _, s := range []string{"DROP TABLE IF EXISTS " + stage, "CREATE TABLE " + stage + " AS " + r.Table} {
+		if err := conn.Exec(ctx, s); err != nil {
+			return fmt.Errorf("cannot prepare %s: %w", stage, err)
 		}
 	}
-	err = conn.Exec(ctx, "INSERT INTO client_data_versions (client_id, version) SELECT client_id, toUInt64(?) FROM clients GROUP BY client_id", uint64(time.Now().UnixNano()))
+	for _, p := range parts {
+		stmts := []string{
+			r.Build(stage, "app_usage_reports", "toYYYYMM(activity_date) = "+p),
+			"ALTER TABLE " + r.Table + " REPLACE PARTITION " + p + " FROM " + stage,
+			"ALTER TABLE " + stage + " DROP PARTITION " + p,
+		}
+		for _, s := range stmts {
+			if err := conn.Exec(ctx, s); err != nil {
+				return fmt.Errorf("cannot build %s for month %s: %w", r.Table, p, err)
+			}
+		}
+	}
+	if err := conn.Exec(ctx, "DROP TABLE "+stage); err != nil {
+		return fmt.Errorf("cannot drop %s: %w", stage, err)
+	}
+	return nil
+}
+
+// firstRollups is migration 4: the day rollup of earlier usage rows, and a
+// first data version for every client. (The per-month distinct-user
+// states it once built were replaced by migration 5.)
+func firstRollups(ctx context.Context, conn driver.Conn) error {
+	if err := backfill("usage_app_days")(ctx, conn); err != nil {
+		return err
+	}
+	err := conn.Exec(ctx, "INSERT INTO client_data_versions (client_id, version) SELECT client_id, toUInt64(?) FROM clients GROUP BY client_id", uint64(time.Now().UnixNano()))
 	if err != nil {
 		return fmt.Errorf("cannot record first data versions: %w", err)
 	}

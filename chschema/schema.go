@@ -33,7 +33,8 @@ type Migration struct {
 // goMigrations are the steps written in Go.
 var goMigrations = []Migration{
 	{Version: 2, Name: "0002_app_name_key", run: addNameKey},
-	{Version: 4, Name: "0004_rollup_backfill", run: buildRollups},
+	{Version: 4, Name: "0004_rollup_backfill", run: firstRollups},
+	{Version: 6, Name: "0006_user_rollup_backfill", run: backfill("usage_app_month_users", "usage_client_month_users")},
 }
 
 // Migrations returns the embedded migrations in version order.

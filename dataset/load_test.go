@@ -153,7 +153,7 @@ func TestLoadRejectsABadRowAndLoadsNothing(t *testing.T) {
 			t.Fatalf("error = %v, want it to contain %q", err, wantErr)
 		}
 		for _, table := range []string{"app_usage_reports", "apps", "clients", "user_departments", "app_activity_bounds",
-			"usage_app_days", "usage_app_months", "usage_client_months", "client_data_versions"} {
+			"usage_app_days", "usage_app_month_users", "usage_client_month_users", "client_data_versions"} {
 			if n := scalar(t, conn, "SELECT count() FROM "+table); n != 0 {
 				t.Fatalf("%s has %d rows after a failed load", table, n)
 			}

@@ -21,7 +21,7 @@ func (s *Server) authorize(ctx context.Context, rc *fasthttp.RequestCtx) (string
 	if err != nil {
 		return "", errs.New(errs.Unauthenticated, "missing bearer token: send Authorization: Bearer <token>")
 	}
-	claims, err := auth.Verify(s.Key, tok, time.Now())
+	claims, err := s.tokens.Verify(tok, time.Now())
 	switch {
 	case errors.Is(err, auth.ErrExpired):
 		return "", errs.New(errs.Unauthenticated, "the token has expired")

@@ -30,7 +30,7 @@ import (
 func TestRollupsAreTheSource(t *testing.T) {
 	conn := chtest.Open(t, chtest.NewDB(t))
 	loadFixture(t, conn)
-	for _, table := range []string{"usage_app_days", "usage_app_months", "usage_client_months"} {
+	for _, table := range []string{"usage_app_days", "usage_app_month_users", "usage_client_month_users"} {
 		if err := conn.Exec(context.Background(), "TRUNCATE TABLE "+table); err != nil {
 			t.Fatal(err)
 		}

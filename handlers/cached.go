@@ -17,7 +17,7 @@ type render func(ctx context.Context, v store.DataVersion) (body any, rows int, 
 
 // answerJSON answers a JSON request of the client, normalised as key:
 // 304 when If-None-Match holds the ETag of (data version, key); else the
-// cached body of that pair; else render's, computed once for concurrent
+// cached body of that pair (no hang-up watch needed); else render's, computed once for concurrent
 // callers under the tenant's query slot, cancelled when every caller has
 // hung up.
 func (s *Server) answerJSON(ctx context.Context, rc *fasthttp.RequestCtx, clientID, key string, r render) {
@@ -31,6 +31,10 @@ func (s *Server) answerJSON(ctx context.Context, rc *fasthttp.RequestCtx, client
 	rc.Response.Header.Set("Cache-Control", "private, no-cache")
 	if matches(rc.Request.Header.Peek("If-None-Match"), etag) {
 		rc.SetStatusCode(fasthttp.StatusNotModified)
+		return
+	}
+	if resp, ok := s.Cache.Get(v.Key(key)); ok {
+		writeAnswer(rc, resp, true)
 		return
 	}
 	ctx, done := s.watchHangup(ctx, rc)
@@ -57,7 +61,15 @@ func (s *Server) answerJSON(ctx context.Context, rc *fasthttp.RequestCtx, client
 		s.writeError(rc, err)
 		return
 	}
-	rc.Response.Header.Set("X-Cache", map[bool]string{true: "hit", false: "miss"}[hit])
+	writeAnswer(rc, resp, hit)
+}
+
+func writeAnswer(rc *fasthttp.RequestCtx, resp respcache.Response, hit bool) {
+	cache := "miss"
+	if hit {
+		cache = "hit"
+	}
+	rc.Response.Header.Set("X-Cache", cache)
 	setRows(rc, resp.Rows)
 	rc.SetStatusCode(fasthttp.StatusOK)
 	rc.SetContentType("application/json")

@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/usagelens/usagelens/api"
+	"github.com/usagelens/usagelens/auth"
 	"github.com/usagelens/usagelens/errs"
 	"github.com/usagelens/usagelens/observability"
 	"github.com/usagelens/usagelens/respcache"
@@ -45,10 +46,11 @@ type Config struct {
 type Server struct {
 	Config
 	limiter tenantLimiter
+	tokens  *auth.Verifier
 }
 
 // New builds the API; serve and the benchmark both start it this way.
-func New(c Config) *Server { return &Server{Config: c} }
+func New(c Config) *Server { return &Server{Config: c, tokens: auth.NewVerifier(c.Key)} }
 
 // routeUnmatched labels requests no route matched.
 const routeUnmatched = "unmatched"

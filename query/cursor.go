@@ -3,7 +3,6 @@ package query
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"hash/fnv"
 	"strconv"
 	"strings"
@@ -92,11 +91,24 @@ func (r *Utilization) resultKey() string {
 	if r.Compare != nil {
 		parts = append(parts, day(r.Compare.Start), day(r.Compare.End))
 	}
-	var b strings.Builder
+	return joinKey(parts)
+}
+
+// joinKey joins parts, each length-prefixed so no two lists share a key.
+// It runs on every request, cached or not: no fmt.
+func joinKey(parts []string) string {
+	n := 0
 	for _, p := range parts {
-		fmt.Fprintf(&b, "%d:%s|", len(p), p)
+		n += len(p) + 4
 	}
-	return b.String()
+	b := make([]byte, 0, n)
+	for _, p := range parts {
+		b = strconv.AppendInt(b, int64(len(p)), 10)
+		b = append(b, ':')
+		b = append(b, p...)
+		b = append(b, '|')
+	}
+	return string(b)
 }
 
 func optBool(b *bool) string {

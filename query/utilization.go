@@ -97,12 +97,12 @@ const (
         WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND {{.Departments}}
     )`
 	rollupClientUsers = `(
-        SELECT uniqExactMerge(users) AS client_users FROM
+        SELECT uniqExact(user_id) AS client_users FROM
         (
-            SELECT users FROM usage_client_months
+            SELECT user_id FROM usage_client_month_users
             WHERE client_id = toUUID(@client) AND {{template "months" "cur"}}
             UNION ALL
-            SELECT uniqExactState(user_id) AS users FROM app_usage_reports
+            SELECT user_id FROM app_usage_reports
             WHERE client_id = toUUID(@client) AND {{template "edges" "cur"}}
         )
     )`
@@ -176,22 +176,16 @@ ORDER BY after_cursor DESC, sort_key {{.Dir}}, app_id {{.Dir}}
     ) AS sums
     ANY LEFT JOIN
     (
-        SELECT app_id, uniqExactMergeIf(users, in_cur) AS cur_users{{if .Compare}}, uniqExactMergeIf(users, in_cmp) AS cmp_users{{end}}
+        SELECT app_id, uniqExactIf(user_id, in_cur) AS cur_users{{if .Compare}}, uniqExactIf(user_id, in_cmp) AS cmp_users{{end}}
         FROM
         (
-            SELECT application_id AS app_id, users, {{template "months" "cur"}} AS in_cur, {{if .Compare}}{{template "months" "cmp"}}{{else}}toUInt8(0){{end}} AS in_cmp
-            FROM usage_app_months
+            SELECT application_id AS app_id, user_id, {{template "months" "cur"}} AS in_cur, {{if .Compare}}{{template "months" "cmp"}}{{else}}toUInt8(0){{end}} AS in_cmp
+            FROM usage_app_month_users
             WHERE client_id = toUUID(@client) AND ({{template "months" "cur"}}{{if .Compare}} OR {{template "months" "cmp"}}{{end}})
             UNION ALL
-            SELECT application_id AS app_id, uniqExactState(user_id) AS users, toUInt8(1) AS in_cur, toUInt8(0) AS in_cmp
+            SELECT application_id AS app_id, user_id, {{template "edges" "cur"}} AS in_cur, {{if .Compare}}{{template "edges" "cmp"}}{{else}}toUInt8(0){{end}} AS in_cmp
             FROM app_usage_reports
-            WHERE client_id = toUUID(@client) AND {{template "edges" "cur"}}
-            GROUP BY application_id{{if .Compare}}
-            UNION ALL
-            SELECT application_id AS app_id, uniqExactState(user_id) AS users, toUInt8(0) AS in_cur, toUInt8(1) AS in_cmp
-            FROM app_usage_reports
-            WHERE client_id = toUUID(@client) AND {{template "edges" "cmp"}}
-            GROUP BY application_id{{end}}
+            WHERE client_id = toUUID(@client) AND ({{template "edges" "cur"}}{{if .Compare}} OR {{template "edges" "cmp"}}{{end}})
         )
         GROUP BY app_id
     ) AS users USING app_id

@@ -76,6 +76,24 @@ type flight struct {
 	cancel  context.CancelFunc
 }
 
+// Get is key's cached response, if there is one (counted as a hit).
+func (c *Cache) Get(key string) (Response, bool) {
+	if c == nil {
+		return Response{}, false
+	}
+	c.mu.Lock()
+	el, ok := c.entries[key]
+	if ok {
+		c.order.MoveToFront(el)
+	}
+	c.mu.Unlock()
+	if !ok {
+		return Response{}, false
+	}
+	c.hits.Add(1)
+	return el.Value.(*entry).resp, true
+}
+
 // Do returns key's response: the cached one (hit true), or the one compute
 // makes, computed once for all concurrent callers of key and cached when it
 // succeeds. compute's context keeps the values and the deadline of the

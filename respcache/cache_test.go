@@ -28,7 +28,13 @@ func TestLeastRecentlyUsedGoesFirst(t *testing.T) {
 	if r, hit, _ := c.Do(ctx, "k0", fixed("changed")); !hit || string(r.Body) != "0123456789" {
 		t.Errorf("k0: hit %v body %q", hit, r.Body)
 	}
-	if st := c.Stats(); st.Bytes > 9*entry || st.Evictions != 2 || st.Entries != 9 || st.Hits != 2 {
+	if r, ok := c.Get("k0"); !ok || string(r.Body) != "0123456789" {
+		t.Errorf("Get k0: %v %q", ok, r.Body)
+	}
+	if _, ok := c.Get("k2"); ok { // evicted by k1 coming back
+		t.Errorf("Get of an evicted key hit")
+	}
+	if st := c.Stats(); st.Bytes > 9*entry || st.Evictions != 2 || st.Entries != 9 || st.Hits != 3 {
 		t.Errorf("stats %+v, bound %d", st, 9*entry)
 	}
 }

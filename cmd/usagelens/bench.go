@@ -15,7 +15,7 @@ import (
 	"github.com/usagelens/usagelens/dataset"
 )
 
-var benchAnchors = []string{"sql", "nethttp", "export", "rss"}
+var benchAnchors = []string{"sql", "nethttp", "export", "rss", "rollups", "cache", "wrk"}
 
 func runBench(args []string) error {
 	fs := newFlags("bench")
@@ -24,7 +24,7 @@ func runBench(args []string) error {
 	scale := fs.String("scale", "", "generate a dataset of this scale: tiny | small | medium | large")
 	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the generated dataset")
 	fs.StringVar(&c.RequestsFile, "requests", "", "request log to replay (default: the dataset's requests.txt)")
-	fs.StringVar(&c.Mix, "mix", "", "log | dashboard | both (default: both when a request log exists, else dashboard)")
+	fs.StringVar(&c.Mix, "mix", "", "log | dashboard | both | zipf (default: both when a request log exists, else dashboard)")
 	fs.IntVar(&c.Concurrency, "concurrency", 4, "concurrent replay workers")
 	fs.DurationVar(&c.Duration, "duration", time.Minute, "how long the replay runs")
 	out := fs.String("out", "", "write the report as JSON to this file")
@@ -34,7 +34,11 @@ func runBench(args []string) error {
 	fs.StringVar(&c.WorkDir, "work-dir", "", "keep generated data, private servers and logs here (default: a temporary directory, removed)")
 	fs.IntVar(&c.AnchorRuns, "anchor-runs", 5, "timed repetitions per anchor measurement (figures are medians)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (service and client) for the whole run to this file")
-	anchors := fs.String("anchors", strings.Join(benchAnchors, ","), "anchors to measure: any of sql, nethttp, export, rss, or none")
+	anchors := fs.String("anchors", strings.Join(benchAnchors, ","), "anchors to measure: any of "+strings.Join(benchAnchors, ", ")+", or none")
+	fs.Int64Var(&c.CacheBytes, "cache-bytes", 256<<20, "the service's response cache bound in bytes, as serve's --cache-bytes; 0: no cache")
+	fs.BoolVar(&c.Rollups, "rollups", true, "the service answers from the rollups where they are exact, as serve's --rollups")
+	variants := fs.String("replay-variants", "", "also replay the same traffic against fresh services: nocache (no response cache), raw (no cache, no rollups), comma-separated")
+	fs.DurationVar(&c.WrkDuration, "wrk-duration", 20*time.Second, "length of each wrk run of the wrk anchor")
 	fs.BoolVar(&c.Postgres, "postgres", false, "also run the PostgreSQL reference: a private cluster loaded by bench/pg/setup.sh")
 	fs.StringVar(&c.PostgresDSN, "postgres-dsn", "", "PostgreSQL already loaded by bench/pg/setup.sh (implies the PostgreSQL anchor)")
 	if err := parse(fs, args); err != nil {
@@ -60,6 +64,12 @@ func runBench(args []string) error {
 	}
 	on := func(name string) bool { return slices.Contains(strings.Split(*anchors, ","), name) }
 	c.RawSQL, c.NetHTTP, c.Export, c.RSS = on("sql"), on("nethttp"), on("export"), on("rss")
+	c.RollupSQL, c.CacheHit, c.Wrk = on("rollups"), on("cache"), on("wrk")
+	for _, v := range strings.Split(*variants, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			c.Variants = append(c.Variants, v)
+		}
+	}
 	c.Progress = os.Stderr
 
 	if *cpuProfile != "" {

@@ -38,12 +38,12 @@ FROM
     ) AS listed
     CROSS JOIN
     (
-        SELECT uniqExactMerge(users) AS client_users FROM
+        SELECT uniqExact(user_id) AS client_users FROM
         (
-            SELECT users FROM usage_client_months
+            SELECT user_id FROM usage_client_month_users
             WHERE client_id = toUUID(@client) AND (month >= toDate(@cur_months_from) AND month <= toDate(@cur_months_to))
             UNION ALL
-            SELECT uniqExactState(user_id) AS users FROM app_usage_reports
+            SELECT user_id FROM app_usage_reports
             WHERE client_id = toUUID(@client) AND ((activity_date >= toDate(@cur_head_from) AND activity_date <= toDate(@cur_head_to)) OR (activity_date >= toDate(@cur_tail_from) AND activity_date <= toDate(@cur_tail_to)))
         )
     ) AS totals
@@ -69,22 +69,16 @@ ANY LEFT JOIN
     ) AS sums
     ANY LEFT JOIN
     (
-        SELECT app_id, uniqExactMergeIf(users, in_cur) AS cur_users, uniqExactMergeIf(users, in_cmp) AS cmp_users
+        SELECT app_id, uniqExactIf(user_id, in_cur) AS cur_users, uniqExactIf(user_id, in_cmp) AS cmp_users
         FROM
         (
-            SELECT application_id AS app_id, users, (month >= toDate(@cur_months_from) AND month <= toDate(@cur_months_to)) AS in_cur, (month >= toDate(@cmp_months_from) AND month <= toDate(@cmp_months_to)) AS in_cmp
-            FROM usage_app_months
+            SELECT application_id AS app_id, user_id, (month >= toDate(@cur_months_from) AND month <= toDate(@cur_months_to)) AS in_cur, (month >= toDate(@cmp_months_from) AND month <= toDate(@cmp_months_to)) AS in_cmp
+            FROM usage_app_month_users
             WHERE client_id = toUUID(@client) AND ((month >= toDate(@cur_months_from) AND month <= toDate(@cur_months_to)) OR (month >= toDate(@cmp_months_from) AND month <= toDate(@cmp_months_to)))
             UNION ALL
-            SELECT application_id AS app_id, uniqExactState(user_id) AS users, toUInt8(1) AS in_cur, toUInt8(0) AS in_cmp
+            SELECT application_id AS app_id, user_id, ((activity_date >= toDate(@cur_head_from) AND activity_date <= toDate(@cur_head_to)) OR (activity_date >= toDate(@cur_tail_from) AND activity_date <= toDate(@cur_tail_to))) AS in_cur, ((activity_date >= toDate(@cmp_head_from) AND activity_date <= toDate(@cmp_head_to)) OR (activity_date >= toDate(@cmp_tail_from) AND activity_date <= toDate(@cmp_tail_to))) AS in_cmp
             FROM app_usage_reports
-            WHERE client_id = toUUID(@client) AND ((activity_date >= toDate(@cur_head_from) AND activity_date <= toDate(@cur_head_to)) OR (activity_date >= toDate(@cur_tail_from) AND activity_date <= toDate(@cur_tail_to)))
-            GROUP BY application_id
-            UNION ALL
-            SELECT application_id AS app_id, uniqExactState(user_id) AS users, toUInt8(0) AS in_cur, toUInt8(1) AS in_cmp
-            FROM app_usage_reports
-            WHERE client_id = toUUID(@client) AND ((activity_date >= toDate(@cmp_head_from) AND activity_date <= toDate(@cmp_head_to)) OR (activity_date >= toDate(@cmp_tail_from) AND activity_date <= toDate(@cmp_tail_to)))
-            GROUP BY application_id
+            WHERE client_id = toUUID(@client) AND (((activity_date >= toDate(@cur_head_from) AND activity_date <= toDate(@cur_head_to)) OR (activity_date >= toDate(@cur_tail_from) AND activity_date <= toDate(@cur_tail_to))) OR ((activity_date >= toDate(@cmp_head_from) AND activity_date <= toDate(@cmp_head_to)) OR (activity_date >= toDate(@cmp_tail_from) AND activity_date <= toDate(@cmp_tail_to))))
         )
         GROUP BY app_id
     ) AS users USING app_id
