@@ -109,11 +109,7 @@ func (r *Series) resultKey() string {
 	parts := []string{"series1", r.ClientID, day(r.Period.Start), day(r.Period.End), r.BinSize, r.GroupBy, strings.Join(r.Metrics, ","),
 		strings.Join(r.AppIDs, ","), strings.Join(r.DepartmentIDs, ","), strings.Join(r.UserIDs, ","),
 		strings.Join(r.CategoryIDs, ","), strings.Join(r.VendorIDs, ","), strconv.FormatBool(r.DisplayAll), r.SortBy, strconv.FormatBool(r.Desc)}
-	var b strings.Builder
-	for _, p := range parts {
-		fmt.Fprintf(&b, "%d:%s|", len(p), p)
-	}
-	return b.String()
+	return joinKey(parts)
 }
 
 // CacheKey is the request in normal form, the client included.
