@@ -45,7 +45,7 @@ FROM app_usage_reports GROUP BY client_id ORDER BY n DESC, client_id`)
 // the client's most used apps, a word of an app name, the largest
 // departments) and the periods of the mix, ending with the data's last month.
 func describeClient(ctx context.Context, conn driver.Conn, c *workload.ClientShape) error {
-	rows, err := conn.Query(ctx, `SELECT toString(vendor_id), arrayMap(x -> toString(x), category_ids), canonical_name
+	rows, err := conn.Query(ctx, `SELECT toString(app_id), toString(vendor_id), arrayMap(x -> toString(x), category_ids), canonical_name
 FROM apps FINAL
 WHERE client_id = toUUID(?) AND app_id IN (
     SELECT application_id FROM app_usage_reports WHERE client_id = toUUID(?) GROUP BY application_id ORDER BY count() DESC LIMIT 5)
@@ -54,14 +54,14 @@ ORDER BY app_id`, c.ID, c.ID)
 		return fmt.Errorf("cannot read apps of client %s: %w", c.ID, err)
 	}
 	for rows.Next() {
-		var vendor, name string
+		var app, vendor, name string
 		var cats []string
-		if err := rows.Scan(&vendor, &cats, &name); err != nil {
+		if err := rows.Scan(&app, &vendor, &cats, &name); err != nil {
 			rows.Close()
 			return fmt.Errorf("cannot scan app of client %s: %w", c.ID, err)
 		}
 		if c.VendorID == "" {
-			c.VendorID = vendor
+			c.AppID, c.VendorID = app, vendor
 		}
 		if c.CategoryID == "" && len(cats) > 0 {
 			c.CategoryID = cats[0]

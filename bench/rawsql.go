@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -56,7 +57,7 @@ func utilizationCases(reqs []workload.Request, busiest string) []workload.Reques
 	seen := map[string]bool{}
 	for _, r := range reqs {
 		kind, _ := workload.Classify(r.Path)
-		if r.ClientID != busiest || seen[r.Path] || kind == workload.KindUtilizationExport || kind == workload.KindUsageExport || kind == workload.KindUtilizationPage || kind == workload.KindOther {
+		if r.ClientID != busiest || seen[r.Path] || !strings.HasPrefix(kind, workload.KindUtilization) || kind == workload.KindUtilizationExport || kind == workload.KindUtilizationPage {
 			continue
 		}
 		seen[r.Path] = true

@@ -199,11 +199,20 @@ type seriesGroup struct {
 	allAlways bool
 }
 
+// usageRowsSQL are the period's rows as every group reads them: from usage
+// rows, or (Rollups) from the per (app, day) rollup, with no user.
 const usageRowsSQL = `(
-            SELECT activity_date, application_id, user_id, total_active_ms, total_session_count
+            {{- if .Rollups}}
+            SELECT activity_date, application_id, toUUID('00000000-0000-0000-0000-000000000000') AS user_id, active_ms, sessions, user_days
+            FROM usage_app_days
+            {{- else}}
+            SELECT activity_date, application_id, user_id, total_active_ms AS active_ms, toUInt64(total_session_count) AS sessions, toUInt64(1) AS user_days
             FROM app_usage_reports
+            {{- end}}
             WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end){{.RowFilters}}
         )`
+
+const rowColumns = "activity_date, application_id, user_id, active_ms, sessions, user_days"
 
 var seriesGroups = map[string]seriesGroup{
 	// The one series of group_by=none is there even without usage.
@@ -221,7 +230,7 @@ var seriesGroups = map[string]seriesGroup{
         WHERE 1{{.UserFilters}}`},
 	"department": {key: "department_id", nameKey: "toString(g_id)",
 		rows: `(
-            SELECT activity_date, application_id, user_id, total_active_ms, total_session_count, department_id
+            SELECT ` + rowColumns + `, department_id
             FROM ` + usageRowsSQL + ` AS u
             ALL INNER JOIN
             (
@@ -232,7 +241,7 @@ var seriesGroups = map[string]seriesGroup{
 		list: "SELECT DISTINCT department_id AS g_id, toString(department_id) AS g_name FROM user_departments WHERE client_id = toUUID(@client){{.DepartmentGroups}}{{.UserFilters}}"},
 	"category": {key: "category_id", nameKey: "g_name", listAlways: true,
 		rows: `(
-            SELECT activity_date, application_id, user_id, total_active_ms, total_session_count, arrayJoin({{.CategoryGroups}}) AS category_id
+            SELECT ` + rowColumns + `, arrayJoin({{.CategoryGroups}}) AS category_id
             FROM ` + usageRowsSQL + ` AS u
             ALL INNER JOIN
             (
@@ -242,7 +251,7 @@ var seriesGroups = map[string]seriesGroup{
 		list: "SELECT category_id AS g_id, any(category_name) AS g_name FROM apps FINAL ARRAY JOIN category_ids AS category_id, category_names AS category_name WHERE client_id = toUUID(@client){{.AppFilters}}{{.CategoryListFilter}} GROUP BY category_id"},
 	"vendor": {key: "vendor_id", nameKey: "g_name", listAlways: true,
 		rows: `(
-            SELECT activity_date, application_id, user_id, total_active_ms, total_session_count, vendor_id
+            SELECT ` + rowColumns + `, vendor_id
             FROM ` + usageRowsSQL + ` AS u
             ALL INNER JOIN
             (
@@ -313,10 +322,10 @@ FROM
     FROM
     (
         SELECT {{.Key}} AS g_id, {{.Bin}} AS bin,
-            sum(total_active_ms) AS b_ms, sum(total_session_count) AS b_sessions,
-            uniqExact(user_id) AS b_users, uniqExactState(user_id) AS s_users,
+            sum(active_ms) AS b_ms, sum(sessions) AS b_sessions,
+            {{if .Rollups}}toUInt64(0) AS b_users, uniqExactStateIf(user_id, 0) AS s_users{{else}}uniqExact(user_id) AS b_users, uniqExactState(user_id) AS s_users{{end}},
             uniqExact(application_id) AS b_apps, uniqExactState(application_id) AS s_apps,
-            count() AS b_rows, uniqExact(activity_date) AS b_days
+            sum(user_days) AS b_rows, uniqExact(activity_date) AS b_days
         FROM {{.Rows}}
         GROUP BY g_id, bin
     )
@@ -328,15 +337,30 @@ ORDER BY after_cursor DESC, sort_key {{.Dir}}, g_id {{.Dir}}
 // seriesParts are the statement's request-dependent parts: constants and
 // allowlisted names only.
 type seriesParts struct {
+	Rollups                                                                                   bool
 	List, Join, Key, Bin, Rows, SortKey, AfterCursor, Dir, Limit                              string
 	RowFilters, AppFilters, UserFilters, DepartmentGroups, CategoryGroups, CategoryListFilter string
 }
 
-// SeriesSQL builds the statement of a series request.
-func SeriesSQL(r *Series) Statement {
+// SeriesSourceFor is the one place that decides whether the rollups give
+// a series request the exact answer of the usage rows: they keep no users,
+// so not for a request that counts, filters or groups by users (or by
+// their departments).
+func SeriesSourceFor(r *Series, rollups bool) Source {
+	byUser := slices.Contains(r.Metrics, api.MetricUniqueUsers) || r.SortBy == api.MetricUniqueUsers ||
+		len(r.UserIDs) > 0 || len(r.DepartmentIDs) > 0 || r.GroupBy == "user" || r.GroupBy == "department"
+	if !rollups || byUser {
+		return Raw
+	}
+	return Rollups
+}
+
+// SeriesSQL builds the statement of a series request from src, as
+// SeriesSourceFor chose it.
+func SeriesSQL(r *Series, src Source) Statement {
 	args := []any{clickhouse.Named("client", r.ClientID), clickhouse.Named("start", day(r.Period.Start)), clickhouse.Named("end", day(r.Period.End))}
 	g := seriesGroups[r.GroupBy]
-	p := seriesParts{Bin: seriesBinOf[r.BinSize], Key: g.key, Rows: g.rows, Dir: "ASC", AfterCursor: "1", CategoryGroups: "category_ids"}
+	p := seriesParts{Rollups: src == Rollups, Bin: seriesBinOf[r.BinSize], Key: g.key, Rows: g.rows, Dir: "ASC", AfterCursor: "1", CategoryGroups: "category_ids"}
 	if r.Desc {
 		p.Dir = "DESC"
 	}

@@ -25,7 +25,7 @@ func (s *Store) Series(ctx context.Context, r *query.Series) (*SeriesRows, error
 	if r.CSV {
 		kind = "series_export"
 	}
-	rows, err := s.query(ctx, kind, query.SeriesSQL(r))
+	rows, err := s.query(ctx, kind, query.SeriesSQL(r, query.SeriesSourceFor(r, s.Rollups)))
 	if err != nil {
 		return nil, err
 	}

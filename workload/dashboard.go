@@ -11,6 +11,7 @@ import (
 // dashboard mix needs to build its requests.
 type ClientShape struct {
 	ID                string
+	AppID             string // one of its most used apps
 	Rows              uint64
 	First, Last       time.Time
 	Users, Apps       uint64
@@ -25,7 +26,9 @@ type ClientShape struct {
 // DashboardMix is the built-in traffic: for every client (the busiest one
 // twice) the requests a dashboard makes: the month's table by each sort,
 // with a comparison, with each filter, scoped to departments, a page walk,
-// the twelve-month view, and both exports.
+// the twelve-month view, usage over time (a weekly trend, apps, departments
+// and categories per month of the quarter, a daily CSV), an app's activity,
+// and both exports.
 func DashboardMix(clients []ClientShape) []Request {
 	var reqs []Request
 	add := func(c *ClientShape, path string, walk bool) {
@@ -68,6 +71,15 @@ func DashboardMix(clients []ClientShape) []Request {
 			}
 			add(c, utilization(c.Quarter.Query("monthly").Add(api.ParamSortBy, api.SortUniqueUsers).Add(api.ParamPageSize, "25")), true)
 			add(c, utilization(c.TwelveMo.Query("monthly").Add(api.ParamSortBy, api.SortActiveTime)), false)
+			series := func(q Query) string { return Path(api.RouteUsageSeries, c.ID, q) }
+			add(c, series(c.TwelveMo.Dates().Add(api.ParamBinSize, "week").Add(api.ParamMetrics, "active_time_ms,unique_users")), false)
+			add(c, series(c.Quarter.Dates().Add(api.ParamGroupBy, "app").Add(api.ParamPageSize, "10")), false)
+			add(c, series(c.Quarter.Dates().Add(api.ParamGroupBy, "department").Add(api.ParamBinSize, "quarter")), false)
+			add(c, series(c.Quarter.Dates().Add(api.ParamGroupBy, "category").Add(api.ParamMetrics, "active_time_ms,session_count,unique_apps")), false)
+			add(c, series(c.LastMonth.Dates().Add(api.ParamGroupBy, "app").Add(api.ParamBinSize, "day").Add(api.ParamFormat, "csv")), false)
+			if c.AppID != "" {
+				add(c, strings.Replace(Path(api.RouteAppActivity, c.ID, c.LastMonth.Query("weekly").AddComparison(c.Prev)), "{app_id}", c.AppID, 1), false)
+			}
 			add(c, Path(api.RouteUtilizationExport, c.ID, month.AddComparison(c.Prev)), false)
 			add(c, Path(api.RouteUsageExport, c.ID, Period{c.Last, c.Last}.Dates()), false)
 		}

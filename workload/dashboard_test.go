@@ -36,6 +36,7 @@ func TestDashboardMixGolden(t *testing.T) {
 			"d0000000-0000-4000-8000-000000000003"),
 		shape("c0000000-0000-4000-8000-000000000003", date(2025, 12, 1), "", "e0000000-0000-4000-8000-000000000003", ""),
 	}
+	clients[0].AppID = "a0000000-0000-4000-8000-000000000001"
 	var b strings.Builder
 	for _, r := range workload.DashboardMix(clients) {
 		fmt.Fprintf(&b, "%s\t%s\t%t\t%s\n", r.Kind, r.ClientID, r.Walk, r.Path)

@@ -38,6 +38,9 @@ const (
 	KindPageWalk               = "utilization_page_walk"
 	KindUtilizationExport      = "utilization_export"
 	KindUsageExport            = "usage_export"
+	KindSeries                 = "usage_series"
+	KindSeriesCSV              = "usage_series_csv"
+	KindActivity               = "app_activity"
 	KindOther                  = "other"
 )
 
@@ -47,6 +50,8 @@ var (
 	clientPrefix, utilizationTail = splitRoute(api.RouteUtilization)
 	_, utilizationExportTail      = splitRoute(api.RouteUtilizationExport)
 	_, usageExportTail            = splitRoute(api.RouteUsageExport)
+	_, seriesTail                 = splitRoute(api.RouteUsageSeries)
+	_, activityTail               = splitRoute(api.RouteAppActivity)
 )
 
 func splitRoute(route string) (prefix, tail string) {
@@ -78,6 +83,12 @@ func Classify(path string) (kind, clientID string) {
 		return KindUtilizationExport, clientID
 	case strings.HasSuffix(u.Path, usageExportTail):
 		return KindUsageExport, clientID
+	case strings.HasSuffix(u.Path, seriesTail) && v.Get(api.ParamFormat) == "csv":
+		return KindSeriesCSV, clientID
+	case strings.HasSuffix(u.Path, seriesTail):
+		return KindSeries, clientID
+	case strings.HasSuffix(u.Path, activityTail[strings.LastIndex(activityTail, "}")+1:]):
+		return KindActivity, clientID
 	case !strings.HasSuffix(u.Path, utilizationTail):
 		return KindOther, clientID
 	case has(api.ParamCursor):

@@ -21,5 +21,8 @@ func TestClassify(t *testing.T) {
 	f(base+"?department_ids=d&cursor=abc", workload.KindUtilizationPage)
 	f(base+"/export?granularity=daily", workload.KindUtilizationExport)
 	f("/v2/clients/c1/analytics/usage-reports/export?start_date=2026-01-01", workload.KindUsageExport)
+	f("/v2/clients/c1/analytics/usage?start_date=2026-01-01&group_by=app", workload.KindSeries)
+	f("/v2/clients/c1/analytics/usage?start_date=2026-01-01&format=csv", workload.KindSeriesCSV)
+	f("/v2/clients/c1/analytics/apps/a1/activity?granularity=weekly", workload.KindActivity)
 	f("/v2/clients/c1/other", workload.KindOther)
 }

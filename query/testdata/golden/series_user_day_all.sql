@@ -40,12 +40,12 @@ ANY LEFT JOIN
     FROM
     (
         SELECT user_id AS g_id, activity_date AS bin,
-            sum(total_active_ms) AS b_ms, sum(total_session_count) AS b_sessions,
+            sum(active_ms) AS b_ms, sum(sessions) AS b_sessions,
             uniqExact(user_id) AS b_users, uniqExactState(user_id) AS s_users,
             uniqExact(application_id) AS b_apps, uniqExactState(application_id) AS s_apps,
-            count() AS b_rows, uniqExact(activity_date) AS b_days
+            sum(user_days) AS b_rows, uniqExact(activity_date) AS b_days
         FROM (
-            SELECT activity_date, application_id, user_id, total_active_ms, total_session_count
+            SELECT activity_date, application_id, user_id, total_active_ms AS active_ms, toUInt64(total_session_count) AS sessions, toUInt64(1) AS user_days
             FROM app_usage_reports
             WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))
         )

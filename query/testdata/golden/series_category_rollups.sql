@@ -1,0 +1,61 @@
+SELECT
+    toString(g_id),
+    g_name,
+    t_ms,
+    t_sessions,
+    t_users,
+    t_apps,
+    t_rows,
+    arrayMap(x -> toString(x), a_bins),
+    a_ms,
+    a_sessions,
+    a_users,
+    a_apps,
+    a_rows,
+    a_days,
+    toString(t_sessions AS sort_key) AS sort_key_text,
+    1 AS after_cursor
+FROM
+(
+    SELECT category_id AS g_id, any(category_name) AS g_name FROM apps FINAL ARRAY JOIN category_ids AS category_id, category_names AS category_name WHERE client_id = toUUID(@client) GROUP BY category_id
+) AS dim
+ANY LEFT JOIN
+(
+    SELECT g_id,
+        sum(b_ms) AS t_ms, sum(b_sessions) AS t_sessions, uniqExactMerge(s_users) AS t_users,
+        uniqExactMerge(s_apps) AS t_apps, sum(b_rows) AS t_rows,
+        arraySort(groupArray(bin)) AS a_bins,
+        arraySort((x, k) -> k, groupArray(b_ms), groupArray(bin)) AS a_ms,
+        arraySort((x, k) -> k, groupArray(b_sessions), groupArray(bin)) AS a_sessions,
+        arraySort((x, k) -> k, groupArray(b_users), groupArray(bin)) AS a_users,
+        arraySort((x, k) -> k, groupArray(b_apps), groupArray(bin)) AS a_apps,
+        arraySort((x, k) -> k, groupArray(b_rows), groupArray(bin)) AS a_rows,
+        arraySort((x, k) -> k, groupArray(b_days), groupArray(bin)) AS a_days
+    FROM
+    (
+        SELECT category_id AS g_id, toStartOfMonth(activity_date) AS bin,
+            sum(active_ms) AS b_ms, sum(sessions) AS b_sessions,
+            toUInt64(0) AS b_users, uniqExactStateIf(user_id, 0) AS s_users,
+            uniqExact(application_id) AS b_apps, uniqExactState(application_id) AS s_apps,
+            sum(user_days) AS b_rows, uniqExact(activity_date) AS b_days
+        FROM (
+            SELECT activity_date, application_id, user_id, active_ms, sessions, user_days, arrayJoin(category_ids) AS category_id
+            FROM (
+            SELECT activity_date, application_id, toUUID('00000000-0000-0000-0000-000000000000') AS user_id, active_ms, sessions, user_days
+            FROM usage_app_days
+            WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end)
+        ) AS u
+            ALL INNER JOIN
+            (
+                SELECT app_id AS application_id, category_ids FROM apps FINAL WHERE client_id = toUUID(@client)
+            ) AS a USING application_id
+        )
+        GROUP BY g_id, bin
+    )
+    GROUP BY g_id
+) AS agg USING g_id
+ORDER BY after_cursor DESC, sort_key DESC, g_id DESC
+LIMIT 51
+-- @client = "c0000000-0000-4000-8000-000000000001"
+-- @start = "2026-01-01"
+-- @end = "2026-03-31"
