@@ -199,20 +199,36 @@ type seriesGroup struct {
 	allAlways bool
 }
 
-// usageRowsSQL are the period's rows as every group reads them: from usage
-// rows, or (Rollups) from the per (app, day) rollup, with no user.
+// usageRowsSQL are the period's rows as every group reads them. A row
+// carries sums (is_sum: active time, sessions, user-days, its app and day)
+// or a user (is_user), or both. From usage rows every row carries both.
+// From the rollups, the per (app, day) rollup carries the sums; the users
+// come from the month-user rows of the period's whole months and the usage
+// rows of the days outside them, so month and quarter bins count them
+// exactly.
 const usageRowsSQL = `(
             {{- if .Rollups}}
-            SELECT activity_date, application_id, toUUID('00000000-0000-0000-0000-000000000000') AS user_id, active_ms, sessions, user_days
+            SELECT activity_date, application_id, toUUID('00000000-0000-0000-0000-000000000000') AS user_id, active_ms, sessions, user_days, toUInt8(1) AS is_sum, toUInt8(0) AS is_user
             FROM usage_app_days
-            {{- else}}
-            SELECT activity_date, application_id, user_id, total_active_ms AS active_ms, toUInt64(total_session_count) AS sessions, toUInt64(1) AS user_days
-            FROM app_usage_reports
-            {{- end}}
             WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end){{.RowFilters}}
+            {{- if .RollupUsers}}
+            UNION ALL
+            SELECT month AS activity_date, application_id, user_id, toUInt64(0) AS active_ms, toUInt64(0) AS sessions, toUInt64(0) AS user_days, toUInt8(0) AS is_sum, toUInt8(1) AS is_user
+            FROM usage_app_month_users
+            WHERE client_id = toUUID(@client) AND month >= toDate(@cur_months_from) AND month <= toDate(@cur_months_to){{.RowFilters}}
+            UNION ALL
+            SELECT activity_date, application_id, user_id, toUInt64(0) AS active_ms, toUInt64(0) AS sessions, toUInt64(0) AS user_days, toUInt8(0) AS is_sum, toUInt8(1) AS is_user
+            FROM app_usage_reports
+            WHERE client_id = toUUID(@client) AND ((activity_date >= toDate(@cur_head_from) AND activity_date <= toDate(@cur_head_to)) OR (activity_date >= toDate(@cur_tail_from) AND activity_date <= toDate(@cur_tail_to))){{.RowFilters}}
+            {{- end}}
+            {{- else}}
+            SELECT activity_date, application_id, user_id, total_active_ms AS active_ms, toUInt64(total_session_count) AS sessions, toUInt64(1) AS user_days, toUInt8(1) AS is_sum, toUInt8(1) AS is_user
+            FROM app_usage_reports
+            WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end){{.RowFilters}}
+            {{- end}}
         )`
 
-const rowColumns = "activity_date, application_id, user_id, active_ms, sessions, user_days"
+const rowColumns = "activity_date, application_id, user_id, active_ms, sessions, user_days, is_sum, is_user"
 
 var seriesGroups = map[string]seriesGroup{
 	// The one series of group_by=none is there even without usage.
@@ -323,9 +339,9 @@ FROM
     (
         SELECT {{.Key}} AS g_id, {{.Bin}} AS bin,
             sum(active_ms) AS b_ms, sum(sessions) AS b_sessions,
-            {{if .Rollups}}toUInt64(0) AS b_users, uniqExactStateIf(user_id, 0) AS s_users{{else}}uniqExact(user_id) AS b_users, uniqExactState(user_id) AS s_users{{end}},
-            uniqExact(application_id) AS b_apps, uniqExactState(application_id) AS s_apps,
-            sum(user_days) AS b_rows, uniqExact(activity_date) AS b_days
+            uniqExactIf(user_id, is_user = 1) AS b_users, uniqExactStateIf(user_id, is_user = 1) AS s_users,
+            uniqExactIf(application_id, is_sum = 1) AS b_apps, uniqExactStateIf(application_id, is_sum = 1) AS s_apps,
+            sum(user_days) AS b_rows, uniqExactIf(activity_date, is_sum = 1) AS b_days
         FROM {{.Rows}}
         GROUP BY g_id, bin
     )
@@ -337,19 +353,21 @@ ORDER BY after_cursor DESC, sort_key {{.Dir}}, g_id {{.Dir}}
 // seriesParts are the statement's request-dependent parts: constants and
 // allowlisted names only.
 type seriesParts struct {
-	Rollups                                                                                   bool
+	Rollups, RollupUsers                                                                      bool
 	List, Join, Key, Bin, Rows, SortKey, AfterCursor, Dir, Limit                              string
 	RowFilters, AppFilters, UserFilters, DepartmentGroups, CategoryGroups, CategoryListFilter string
 }
 
 // SeriesSourceFor is the one place that decides whether the rollups give
-// a series request the exact answer of the usage rows: they keep no users,
-// so not for a request that counts, filters or groups by users (or by
-// their departments).
+// a series request the exact answer of the usage rows: not for a request
+// that filters or groups by users (or their departments), which the
+// rollups do not keep apart, nor for one that counts users in day or week
+// bins (the rollups keep users per month).
 func SeriesSourceFor(r *Series, rollups bool) Source {
-	byUser := slices.Contains(r.Metrics, api.MetricUniqueUsers) || r.SortBy == api.MetricUniqueUsers ||
-		len(r.UserIDs) > 0 || len(r.DepartmentIDs) > 0 || r.GroupBy == "user" || r.GroupBy == "department"
-	if !rollups || byUser {
+	users := slices.Contains(r.Metrics, api.MetricUniqueUsers) || r.SortBy == api.MetricUniqueUsers
+	byUser := len(r.UserIDs) > 0 || len(r.DepartmentIDs) > 0 || r.GroupBy == "user" || r.GroupBy == "department"
+	wholeMonths := r.BinSize == "month" || r.BinSize == "quarter"
+	if !rollups || byUser || users && !wholeMonths {
 		return Raw
 	}
 	return Rollups
@@ -360,7 +378,10 @@ func SeriesSourceFor(r *Series, rollups bool) Source {
 func SeriesSQL(r *Series, src Source) Statement {
 	args := []any{clickhouse.Named("client", r.ClientID), clickhouse.Named("start", day(r.Period.Start)), clickhouse.Named("end", day(r.Period.End))}
 	g := seriesGroups[r.GroupBy]
-	p := seriesParts{Rollups: src == Rollups, Bin: seriesBinOf[r.BinSize], Key: g.key, Rows: g.rows, Dir: "ASC", AfterCursor: "1", CategoryGroups: "category_ids"}
+	if src == Rollups {
+		args = append(args, monthArgs("cur", r.Period)...)
+	}
+	p := seriesParts{Rollups: src == Rollups, RollupUsers: src == Rollups && slices.Contains(r.Metrics, api.MetricUniqueUsers) || src == Rollups && r.SortBy == api.MetricUniqueUsers, Bin: seriesBinOf[r.BinSize], Key: g.key, Rows: g.rows, Dir: "ASC", AfterCursor: "1", CategoryGroups: "category_ids"}
 	if r.Desc {
 		p.Dir = "DESC"
 	}

@@ -31,13 +31,13 @@ FROM
     (
         SELECT department_id AS g_id, toStartOfQuarter(activity_date) AS bin,
             sum(active_ms) AS b_ms, sum(sessions) AS b_sessions,
-            uniqExact(user_id) AS b_users, uniqExactState(user_id) AS s_users,
-            uniqExact(application_id) AS b_apps, uniqExactState(application_id) AS s_apps,
-            sum(user_days) AS b_rows, uniqExact(activity_date) AS b_days
+            uniqExactIf(user_id, is_user = 1) AS b_users, uniqExactStateIf(user_id, is_user = 1) AS s_users,
+            uniqExactIf(application_id, is_sum = 1) AS b_apps, uniqExactStateIf(application_id, is_sum = 1) AS s_apps,
+            sum(user_days) AS b_rows, uniqExactIf(activity_date, is_sum = 1) AS b_days
         FROM (
-            SELECT activity_date, application_id, user_id, active_ms, sessions, user_days, department_id
+            SELECT activity_date, application_id, user_id, active_ms, sessions, user_days, is_sum, is_user, department_id
             FROM (
-            SELECT activity_date, application_id, user_id, total_active_ms AS active_ms, toUInt64(total_session_count) AS sessions, toUInt64(1) AS user_days
+            SELECT activity_date, application_id, user_id, total_active_ms AS active_ms, toUInt64(total_session_count) AS sessions, toUInt64(1) AS user_days, toUInt8(1) AS is_sum, toUInt8(1) AS is_user
             FROM app_usage_reports
             WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end) AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))
         ) AS u

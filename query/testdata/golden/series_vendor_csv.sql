@@ -35,15 +35,23 @@ ANY LEFT JOIN
     (
         SELECT vendor_id AS g_id, toStartOfMonth(activity_date) AS bin,
             sum(active_ms) AS b_ms, sum(sessions) AS b_sessions,
-            uniqExact(user_id) AS b_users, uniqExactState(user_id) AS s_users,
-            uniqExact(application_id) AS b_apps, uniqExactState(application_id) AS s_apps,
-            sum(user_days) AS b_rows, uniqExact(activity_date) AS b_days
+            uniqExactIf(user_id, is_user = 1) AS b_users, uniqExactStateIf(user_id, is_user = 1) AS s_users,
+            uniqExactIf(application_id, is_sum = 1) AS b_apps, uniqExactStateIf(application_id, is_sum = 1) AS s_apps,
+            sum(user_days) AS b_rows, uniqExactIf(activity_date, is_sum = 1) AS b_days
         FROM (
-            SELECT activity_date, application_id, user_id, active_ms, sessions, user_days, vendor_id
+            SELECT activity_date, application_id, user_id, active_ms, sessions, user_days, is_sum, is_user, vendor_id
             FROM (
-            SELECT activity_date, application_id, user_id, total_active_ms AS active_ms, toUInt64(total_session_count) AS sessions, toUInt64(1) AS user_days
-            FROM app_usage_reports
+            SELECT activity_date, application_id, toUUID('00000000-0000-0000-0000-000000000000') AS user_id, active_ms, sessions, user_days, toUInt8(1) AS is_sum, toUInt8(0) AS is_user
+            FROM usage_app_days
             WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end)
+            UNION ALL
+            SELECT month AS activity_date, application_id, user_id, toUInt64(0) AS active_ms, toUInt64(0) AS sessions, toUInt64(0) AS user_days, toUInt8(0) AS is_sum, toUInt8(1) AS is_user
+            FROM usage_app_month_users
+            WHERE client_id = toUUID(@client) AND month >= toDate(@cur_months_from) AND month <= toDate(@cur_months_to)
+            UNION ALL
+            SELECT activity_date, application_id, user_id, toUInt64(0) AS active_ms, toUInt64(0) AS sessions, toUInt64(0) AS user_days, toUInt8(0) AS is_sum, toUInt8(1) AS is_user
+            FROM app_usage_reports
+            WHERE client_id = toUUID(@client) AND ((activity_date >= toDate(@cur_head_from) AND activity_date <= toDate(@cur_head_to)) OR (activity_date >= toDate(@cur_tail_from) AND activity_date <= toDate(@cur_tail_to)))
         ) AS u
             ALL INNER JOIN
             (
@@ -59,3 +67,9 @@ ORDER BY after_cursor DESC, sort_key DESC, g_id DESC
 -- @client = "c0000000-0000-4000-8000-000000000001"
 -- @start = "2026-01-01"
 -- @end = "2026-03-31"
+-- @cur_months_from = "2026-01-01"
+-- @cur_months_to = "2026-03-01"
+-- @cur_head_from = "2026-01-01"
+-- @cur_head_to = "2025-12-31"
+-- @cur_tail_from = "2026-04-01"
+-- @cur_tail_to = "2026-03-31"
