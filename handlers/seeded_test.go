@@ -14,13 +14,13 @@ import (
 	"github.com/usagelens/usagelens/dataset"
 )
 
-// TestUtilizationAgreesWithPlainSQLOnAFreshSeed checks the endpoint against
-// straightforward per-period SQL on a dataset the code was not written
-// around: every app's metrics, and total_count, for the busiest client.
-func TestUtilizationAgreesWithPlainSQLOnAFreshSeed(t *testing.T) {
+// freshSeed serves a tiny dataset generated from seed, with a token of its
+// busiest client.
+func freshSeed(t *testing.T, seed uint64) (*api, string) {
+	t.Helper()
 	conn := chtest.Open(t, chtest.NewDB(t))
 	dir := filepath.Join(t.TempDir(), "ds")
-	if _, err := dataset.Generate(dir, dataset.SeedOptions{Scale: dataset.ScaleTiny, Seed: 20261123}); err != nil {
+	if _, err := dataset.Generate(dir, dataset.SeedOptions{Scale: dataset.ScaleTiny, Seed: seed}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := dataset.Load(context.Background(), conn, dir, nil); err != nil {
@@ -29,6 +29,14 @@ func TestUtilizationAgreesWithPlainSQLOnAFreshSeed(t *testing.T) {
 	busiest := busiestClient(t, conn)
 	a := serveAPI(t, conn, nil)
 	a.token = mint(t, busiest, time.Hour)
+	return a, busiest
+}
+
+// TestUtilizationAgreesWithPlainSQLOnAFreshSeed checks the endpoint against
+// straightforward per-period SQL on a dataset the code was not written
+// around: every app's metrics, and total_count, for the busiest client.
+func TestUtilizationAgreesWithPlainSQLOnAFreshSeed(t *testing.T) {
+	a, busiest := freshSeed(t, 20261123)
 
 	for _, per := range [][2]string{{"2026-10-01", "2026-10-31"}, {"2026-01-01", "2026-06-30"}, {"2025-11-01", "2026-10-31"}} {
 		want := plainSQL(t, a, busiest, per[0], per[1])
@@ -90,19 +98,9 @@ func plainSQL(t *testing.T, a *api, clientID, start, end string) map[string]stri
 // App Utilization row, and bins that add up to the totals' sums, for
 // several periods, granularities, comparisons and a department scope.
 func TestActivityTotalsEqualUtilizationOnAFreshSeed(t *testing.T) {
-	conn := chtest.Open(t, chtest.NewDB(t))
-	dir := filepath.Join(t.TempDir(), "ds")
-	if _, err := dataset.Generate(dir, dataset.SeedOptions{Scale: dataset.ScaleTiny, Seed: 20261201}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dataset.Load(context.Background(), conn, dir, nil); err != nil {
-		t.Fatal(err)
-	}
-	busiest := busiestClient(t, conn)
-	a := serveAPI(t, conn, nil)
-	a.token = mint(t, busiest, time.Hour)
+	a, busiest := freshSeed(t, 20261201)
 	var dept string
-	if err := conn.QueryRow(context.Background(), "SELECT toString(any(department_id)) FROM user_departments WHERE client_id = toUUID(?)", busiest).Scan(&dept); err != nil {
+	if err := a.conn.QueryRow(context.Background(), "SELECT toString(any(department_id)) FROM user_departments WHERE client_id = toUUID(?)", busiest).Scan(&dept); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
