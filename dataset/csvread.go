@@ -26,22 +26,26 @@ func (e *rowError) Error() string { return fmt.Sprintf("%s:%d: %s", e.file, e.li
 // readCSVFile opens dir/name, checks its header against want and calls row for
 // every record with its line number. A missing file is reported as
 // os.ErrNotExist so callers can treat it as optional.
-func readCSVFile(dir, name string, want []string, row func(line int, rec []string) error) error {
+// readCSVFile reads name in dir, whose header must be want or want without
+// its last optional columns; rows passed to row always have len(want)
+// cells, the missing ones empty.
+func readCSVFile(dir, name string, want []string, optional int, row func(line int, rec []string) error) error {
 	f, err := os.Open(filepath.Join(dir, name))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	r := csv.NewReader(f)
-	r.FieldsPerRecord = len(want)
 	r.ReuseRecord = true
 	header, err := r.Read()
 	if err != nil {
 		return &rowError{name, 1, "cannot read header: " + err.Error()}
 	}
-	if !slices.Equal(header, want) {
+	if len(header) < len(want)-optional || !slices.Equal(header, want[:min(len(header), len(want))]) {
 		return &rowError{name, 1, fmt.Sprintf("header is %q, want %q", header, want)}
 	}
+	r.FieldsPerRecord = len(header)
+	full := make([]string, len(want))
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -55,7 +59,9 @@ func readCSVFile(dir, name string, want []string, row func(line int, rec []strin
 			}
 			return &rowError{name, line, err.Error()}
 		}
-		if err := row(line, rec); err != nil {
+		clear(full)
+		copy(full, rec)
+		if err := row(line, full); err != nil {
 			return &rowError{name, line, err.Error()}
 		}
 	}

@@ -19,11 +19,17 @@ type dims struct {
 	clients []client
 	apps    []app
 	members []member
+	users   []user
 }
 
 type client struct {
-	id             uuid.UUID
-	name, timezone string
+	id                      uuid.UUID
+	name, timezone, privacy string
+}
+
+type user struct {
+	clientID, id uuid.UUID
+	name, email  *string
 }
 
 type app struct {
@@ -50,9 +56,10 @@ func keyOf(clientID, appID uuid.UUID) (k appKey) {
 func readDims(dir string) (*dims, error) {
 	d := &dims{}
 	err := errors.Join(
-		optional(readCSVFile(dir, ClientsFile, ClientsHeader, d.addClient)),
-		optional(readCSVFile(dir, AppsFile, AppsHeader, d.addApp)),
-		optional(readCSVFile(dir, DepartmentsFile, DepartmentsHeader, d.addMember)),
+		optional(readCSVFile(dir, ClientsFile, ClientsHeader, 1, d.addClient)),
+		optional(readCSVFile(dir, AppsFile, AppsHeader, 0, d.addApp)),
+		optional(readCSVFile(dir, DepartmentsFile, DepartmentsHeader, 0, d.addMember)),
+		optional(readCSVFile(dir, UsersFile, UsersHeader, 0, d.addUser)),
 	)
 	return d, err
 }
@@ -66,7 +73,17 @@ func optional(err error) error {
 
 func (d *dims) addClient(_ int, rec []string) error {
 	c := cells{rec: rec, header: ClientsHeader}
-	d.clients = append(d.clients, client{id: c.uuid(0), name: c.text(1), timezone: c.timezone(2)})
+	privacy := PrivacyIdentified
+	if p := c.oneOf(3, PrivacyIdentified, PrivacyPseudonymous); p != nil {
+		privacy = *p
+	}
+	d.clients = append(d.clients, client{id: c.uuid(0), name: c.text(1), timezone: c.timezone(2), privacy: privacy})
+	return c.err
+}
+
+func (d *dims) addUser(_ int, rec []string) error {
+	c := cells{rec: rec, header: UsersHeader}
+	d.users = append(d.users, user{clientID: c.uuid(0), id: c.uuid(1), name: c.optText(2), email: c.optText(3)})
 	return c.err
 }
 
@@ -149,6 +166,9 @@ func (d *dims) clientIDs() []string {
 	for _, m := range d.members {
 		ids = append(ids, m.clientID.String())
 	}
+	for _, u := range d.users {
+		ids = append(ids, u.clientID.String())
+	}
 	return union(ids, nil)
 }
 
@@ -158,6 +178,20 @@ func (d *dims) insert(ctx context.Context, conn driver.Conn, version uint64) err
 	err := insertRows(ctx, conn, "INSERT INTO clients (client_id, name, timezone, version)", len(d.clients), func(b driver.Batch, i int) error {
 		c := d.clients[i]
 		return b.Append(c.id, c.name, c.timezone, version)
+	})
+	if err != nil {
+		return err
+	}
+	err = insertRows(ctx, conn, "INSERT INTO client_privacy (client_id, privacy, version)", len(d.clients), func(b driver.Batch, i int) error {
+		c := d.clients[i]
+		return b.Append(c.id, c.privacy, version)
+	})
+	if err != nil {
+		return err
+	}
+	err = insertRows(ctx, conn, "INSERT INTO users (client_id, user_id, display_name, email, name_key, email_key, version)", len(d.users), func(b driver.Batch, i int) error {
+		u := d.users[i]
+		return b.Append(u.clientID, u.id, u.name, u.email, foldOpt(u.name), foldOpt(u.email), version)
 	})
 	if err != nil {
 		return err
@@ -174,6 +208,14 @@ func (d *dims) insert(ctx context.Context, conn driver.Conn, version uint64) err
 		m := d.members[i]
 		return b.Append(m.clientID, m.userID, m.departmentID, version)
 	})
+}
+
+// foldOpt is the folded key of an optional text, "" for null.
+func foldOpt(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return fold.Key(*s)
 }
 
 func insertRows(ctx context.Context, conn driver.Conn, insert string, n int, row func(driver.Batch, int) error) error {

@@ -87,7 +87,7 @@ func TestSeedDeterministic(t *testing.T) {
 	a, _ := seedTiny(t, 7, false)
 	b, _ := seedTiny(t, 7, false)
 	c, _ := seedTiny(t, 8, false)
-	files := []string{ClientsFile, AppsFile, DepartmentsFile, UsageFile, RequestsFile}
+	files := []string{ClientsFile, AppsFile, DepartmentsFile, UsersFile, UsageFile, RequestsFile}
 	for _, name := range files {
 		fa, fb, fc := seedReadFile(t, a, name), seedReadFile(t, b, name), seedReadFile(t, c, name)
 		if !bytes.Equal(fa, fb) {
@@ -571,6 +571,39 @@ func TestSeedRequestsNeverRepeatAParameter(t *testing.T) {
 					t.Fatalf("seed %d: %s repeats %s", seed, line, k)
 				}
 			}
+		}
+	}
+}
+
+// TestSeedUsers: the users file names most users, awkwardly, and leaves
+// some out; every client is identified.
+func TestSeedUsers(t *testing.T) {
+	dir, _ := seedTiny(t, 7, false)
+	users := seedReadCSV(t, dir, UsersFile, UsersHeader)
+	depts := seedReadCSV(t, dir, DepartmentsFile, DepartmentsHeader)
+	named := map[string]bool{}
+	var all strings.Builder
+	for _, u := range users {
+		named[u[1]] = true
+		all.WriteString(u[2] + "\n")
+	}
+	for _, want := range []string{"Zoë Müller", "=Chen Dupont, Jr.", "O'Brien 山田", `Søren "Bud" Smith`} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("no seeded name holds %q", want)
+		}
+	}
+	missing := 0
+	for _, d := range depts {
+		if !named[d[1]] {
+			missing++
+		}
+	}
+	if missing == 0 {
+		t.Errorf("every user with a department has a users.csv row; some should have none")
+	}
+	for _, c := range seedReadCSV(t, dir, ClientsFile, ClientsHeader) {
+		if c[3] != PrivacyIdentified {
+			t.Errorf("client %s: privacy %q", c[0], c[3])
 		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 func writeSeedCatalog(dir string, clients []*seedClient, st *SeedStats) error {
 	err := writeSeedCSV(dir, ClientsFile, ClientsHeader, func(emit func(...string)) {
 		for _, c := range clients {
-			emit(c.id, c.name, c.tz)
+			emit(c.id, c.name, c.tz, PrivacyIdentified)
 		}
 	})
 	if err != nil {
@@ -23,6 +23,18 @@ func writeSeedCatalog(dir string, clients []*seedClient, st *SeedStats) error {
 		for _, c := range clients {
 			for _, a := range c.apps {
 				emit(seedAppRecord(c, &a)...)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	err = writeSeedCSV(dir, UsersFile, UsersHeader, func(emit func(...string)) {
+		for _, c := range clients {
+			for i, u := range c.users {
+				if name, email, ok := seedPerson(i); ok {
+					emit(c.id, u.id, name, email)
+				}
 			}
 		}
 	})
@@ -39,6 +51,26 @@ func writeSeedCatalog(dir string, clients []*seedClient, st *SeedStats) error {
 			}
 		}
 	})
+}
+
+// Names of the seeded people: realistic and awkward ones (accents, other
+// scripts, a quote, a comma, a leading =), combined by index so the users
+// file needs no draw from the generator and leaves the rest of the data as
+// it was.
+var (
+	seedFirstNames = []string{"Zoë", "=Chen", "O'Brien", "Søren", "Ana María", "Łukasz", "Ngozi", "Hiroshi", "José"}
+	seedLastNames  = []string{"Müller", "Dupont, Jr.", "山田", `"Bud" Smith`, "Núñez", "Ødegaard", "Wiśniewski", "Okafor", "Çelik", "Ivanova"}
+)
+
+// seedPerson is the name and email of a client's i-th user; every 7th
+// user has no users.csv row (name and email null). The two lists' lengths
+// are coprime, so the names repeat only every 90 users.
+func seedPerson(i int) (name, email string, ok bool) {
+	if i%7 == 6 {
+		return "", "", false
+	}
+	first, last := seedFirstNames[i%len(seedFirstNames)], seedLastNames[i%len(seedLastNames)]
+	return first + " " + last, fmt.Sprintf("user%d@example.com", i), true
 }
 
 func seedAppRecord(c *seedClient, a *seedApp) []string {
