@@ -14,6 +14,8 @@ const (
 	RouteUsageExport       = "/v2/clients/{client_id}/analytics/usage-reports/export"
 	RouteUsageSeries       = "/v2/clients/{client_id}/analytics/usage"
 	RouteAppActivity       = "/v2/clients/{client_id}/analytics/apps/{app_id}/activity"
+	RouteUserUsage         = "/v2/clients/{client_id}/analytics/users/usage"
+	RouteUserUsageExport   = RouteUserUsage + "/export"
 	RouteHealthz           = "/healthz"
 	RouteReadyz            = "/readyz"
 	RouteMetrics           = "/metrics"
@@ -45,6 +47,8 @@ const (
 	ParamPageSize         = "page_size"
 	ParamCursor           = "cursor"
 	ParamUserIDs          = "user_ids"
+	ParamMinHours         = "min_hours"
+	ParamMaxHours         = "max_hours"
 	ParamBinSize          = "bin_size"
 	ParamGroupBy          = "group_by"
 	ParamMetrics          = "metrics"
@@ -81,6 +85,19 @@ const (
 
 // SeriesMetrics lists the metrics in the order `metrics` defaults to.
 var SeriesMetrics = []string{MetricActiveTime, MetricSessions, MetricUniqueUsers, MetricUniqueApps, MetricAvgSession, MetricActiveUserDays}
+
+// Sort names of the user usage table (sort_by).
+const (
+	UserSortActiveTime = "active_time"
+	UserSortSessions   = "session_count"
+	UserSortActiveDays = "active_days"
+	UserSortAppsUsed   = "apps_used"
+	UserSortLastActive = "last_active_date"
+	UserSortName       = "display_name"
+)
+
+// UserUsageSorts lists the user usage sort_by values.
+var UserUsageSorts = []string{UserSortActiveTime, UserSortSessions, UserSortActiveDays, UserSortAppsUsed, UserSortLastActive, UserSortName}
 
 // SeriesSortName sorts series groups by their name.
 const SeriesSortName = "name"

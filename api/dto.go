@@ -189,3 +189,40 @@ type AppActivity struct {
 	Totals      ActivityTotals `json:"totals"`
 	DataAsOf    *string        `json:"data_as_of"`
 }
+
+// UserRef is who a user usage row is about; in pseudonymous mode the id is
+// the pseudonym and the name and email are null.
+type UserRef struct {
+	ID            string   `json:"id"`
+	DisplayName   *string  `json:"display_name"`
+	Email         *string  `json:"email"`
+	DepartmentIDs []string `json:"department_ids"`
+}
+
+// TopApp is one of a user's most used apps.
+type TopApp struct {
+	AppID        string `json:"app_id"`
+	Name         string `json:"name"`
+	ActiveTimeMS uint64 `json:"active_time_ms"`
+}
+
+// UserUsage is one row of the user usage table.
+type UserUsage struct {
+	User            UserRef  `json:"user"`
+	ActiveTimeMS    uint64   `json:"active_time_ms"`
+	SessionCount    uint64   `json:"session_count"`
+	ActiveDays      uint64   `json:"active_days"`
+	AppsUsed        uint64   `json:"apps_used"`
+	FirstActiveDate string   `json:"first_active_date"`
+	LastActiveDate  string   `json:"last_active_date"`
+	TopApps         []TopApp `json:"top_apps"`
+}
+
+// UserUsagePage is the JSON answer of RouteUserUsage.
+type UserUsagePage struct {
+	Period     DateRange   `json:"period"`
+	Data       []UserUsage `json:"data"`
+	TotalCount uint64      `json:"total_count"`
+	NextCursor *string     `json:"next_cursor"`
+	DataAsOf   *string     `json:"data_as_of"`
+}
