@@ -25,11 +25,15 @@ func testServer(conn driver.Conn, exportTimeout time.Duration, tune func(*handle
 	srv := handlers.New(handlers.Config{Store: store.New(conn, metrics.ObserveQuery), Key: testKey,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics, QueryTimeout: 20 * time.Second, ExportTimeout: exportTimeout,
 		Cache: respcache.New(64 << 20)})
+	srv.Store.PseudonymKey = testPseudonymKey
 	if tune != nil {
 		tune(srv)
 	}
 	return srv
 }
+
+// testPseudonymKey keys the tests' pseudonyms.
+var testPseudonymKey = []byte("pseudonyms-of-the-tests-0123456789abcdef")
 
 // serveTCP serves srv on a loopback port with the limits `usagelens serve`
 // uses, so a client can stop reading or hang up as a real one would, and

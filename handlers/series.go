@@ -16,7 +16,7 @@ func (s *Server) usageSeries(rc *fasthttp.RequestCtx) {
 	clientID, err := s.authorize(ctx, rc)
 	var req *query.Series
 	if err == nil {
-		req, err = query.ParseSeries(clientID, queryValues(rc))
+		req, err = query.ParseSeries(clientID, queryValues(rc), s.Store.PseudonymKey)
 	}
 	if err != nil {
 		cancel()

@@ -70,6 +70,8 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET(api.RouteUsageExport, s.usageExport)
 	r.GET(api.RouteUsageSeries, s.usageSeries)
 	r.GET(api.RouteAppActivity, s.appActivity)
+	r.GET(api.RouteUserUsage, s.userUsage)
+	r.GET(api.RouteUserUsageExport, s.userUsageExport)
 	s.routeErrors(r)
 	if s.Store != nil {
 		s.Metrics.WatchPool(s.Store.Stats)

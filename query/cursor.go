@@ -1,6 +1,10 @@
 package query
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"hash/fnv"
@@ -116,4 +120,46 @@ func optBool(b *bool) string {
 		return "-"
 	}
 	return strconv.FormatBool(*b)
+}
+
+// Seal encodes the cursor encrypted and authenticated under key
+// (AES-256-GCM, key derived from it), so a cursor that holds a user id
+// carries none a pseudonymous client could read; nil key: Encode. The
+// nonce is a keyed hash of the cursor, so the same position always gives
+// the same text: answers stay byte for byte the same, as their ETags say.
+func (c Cursor) Seal(key []byte) string {
+	if key == nil {
+		return c.Encode()
+	}
+	aead := cursorAEAD(key)
+	plain, _ := json.Marshal(c)
+	m := hmac.New(sha256.New, key)
+	m.Write(plain)
+	nonce := m.Sum(nil)[:aead.NonceSize()]
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, nil))
+}
+
+// OpenCursor reads a cursor sealed with key (DecodeCursor for a nil key).
+func OpenCursor(s string, key []byte, fingerprint string) (*Cursor, error) {
+	if key == nil {
+		return DecodeCursor(s, fingerprint)
+	}
+	bad := paramErr("cursor", truncate(s, 64), "cursor is not valid: pass next_cursor from a previous response unchanged")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	aead := cursorAEAD(key)
+	if err != nil || len(b) < aead.NonceSize() {
+		return nil, bad
+	}
+	plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], nil)
+	if err != nil {
+		return nil, bad
+	}
+	return DecodeCursor(base64.RawURLEncoding.EncodeToString(plain), fingerprint)
+}
+
+func cursorAEAD(key []byte) cipher.AEAD {
+	k := sha256.Sum256(append([]byte("usagelens cursor\x00"), key...))
+	block, _ := aes.NewCipher(k[:])
+	aead, _ := cipher.NewGCM(block)
+	return aead
 }

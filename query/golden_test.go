@@ -125,19 +125,19 @@ func TestGoldenSQL(t *testing.T) {
 	shapes["util_cursor"] = utilizationStatement(t, v.Encode(), Paged)
 	for name, raw := range seriesShapes {
 		v, _ := url.ParseQuery(raw)
-		r, err := ParseSeries(goldenClient, v)
+		r, err := ParseSeries(goldenClient, v, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", raw, err)
 		}
 		shapes[name] = defaultSeriesSQL(r)
 	}
 	v, _ = url.ParseQuery(seriesShapes["series_none_month"] + "&page_size=1")
-	firstSeries, err := ParseSeries(goldenClient, v)
+	firstSeries, err := ParseSeries(goldenClient, v, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	v.Set("cursor", Cursor{Key: "123", ID: "00000000-0000-0000-0000-000000000000", Fingerprint: fingerprint(firstSeries.resultKey())}.Encode())
-	cur, err := ParseSeries(goldenClient, v)
+	cur, err := ParseSeries(goldenClient, v, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,8 +230,8 @@ func TestInjectionsChangeOnlyArgs(t *testing.T) {
 		}
 		for name, raw := range seriesShapes {
 			v, _ := url.ParseQuery(raw)
-			good, err1 := ParseSeries(goldenClient, v)
-			bad, err2 := ParseSeries(evil, v)
+			good, err1 := ParseSeries(goldenClient, v, nil)
+			bad, err2 := ParseSeries(evil, v, nil)
 			if err1 != nil || err2 != nil {
 				t.Fatal(err1, err2)
 			}

@@ -28,14 +28,20 @@ type Series struct {
 	CSV                                                    bool
 	PageSize                                               int
 	Cursor                                                 *Cursor
+	// RawUserIDs, when set, are the users UserIDs names for a
+	// pseudonymous client (its UserIDs are pseudonyms), resolved by the store.
+	RawUserIDs []string
+	cursorKey  []byte
 }
 
 var seriesParams = []string{api.ParamStartDate, api.ParamEndDate, api.ParamBinSize, api.ParamGroupBy, api.ParamMetrics,
 	api.ParamApplicationIDs, api.ParamDepartmentIDs, api.ParamUserIDs, api.ParamCategoryIDs, api.ParamVendorIDs,
 	api.ParamDisplayAll, api.ParamSortBy, api.ParamSortOrder, api.ParamPageSize, api.ParamCursor, api.ParamFormat}
 
-// ParseSeries validates the query parameters of a usage series request.
-func ParseSeries(clientID string, v url.Values) (*Series, error) {
+// ParseSeries validates the query parameters of a usage series request;
+// its cursors are sealed with cursorKey (the pseudonym key; nil: plain), as
+// a user group's cursor holds a raw user id.
+func ParseSeries(clientID string, v url.Values, cursorKey []byte) (*Series, error) {
 	p := parser{v: v}
 	for name := range v {
 		if !slices.Contains(seriesParams, name) {
@@ -74,12 +80,13 @@ func ParseSeries(clientID string, v url.Values) (*Series, error) {
 		return nil, p.err
 	}
 	if c := p.single(api.ParamCursor); c != "" {
-		cur, err := DecodeCursor(c, fingerprint(r.resultKey()))
+		cur, err := OpenCursor(c, cursorKey, fingerprint(r.resultKey()))
 		if err != nil {
 			return nil, err
 		}
 		r.Cursor = cur
 	}
+	r.cursorKey = cursorKey
 	return r, p.err
 }
 
@@ -449,10 +456,13 @@ func seriesFilters(r *Series, p *seriesParts) []any {
 		rows.WriteString(" AND application_id IN (SELECT app_id FROM apps FINAL WHERE client_id = toUUID(@client) AND " + cond + ")")
 		apps.WriteString(" AND " + cond)
 	}
-	if len(r.UserIDs) > 0 {
+	if ids := r.UserIDs; len(ids) > 0 {
+		if r.RawUserIDs != nil {
+			ids = r.RawUserIDs
+		}
 		rows.WriteString(" AND has(" + uuids("users") + ", user_id)")
 		users.WriteString(" AND has(" + uuids("users") + ", user_id)")
-		args = append(args, clickhouse.Named("users", r.UserIDs))
+		args = append(args, clickhouse.Named("users", ids))
 	}
 	if len(r.DepartmentIDs) > 0 {
 		member := " AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(" + uuids("depts") + ", department_id))"

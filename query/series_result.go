@@ -34,6 +34,7 @@ type seriesRaw struct {
 // SeriesRow is one group of a series result with what paging needs.
 type SeriesRow struct {
 	api.SeriesEntry
+	rawID            string // the group's id before any pseudonym
 	sortKey          string
 	afterCursorFirst bool
 }
@@ -41,6 +42,7 @@ type SeriesRow struct {
 // SeriesScan scans series rows into one reused destination.
 type SeriesScan struct {
 	req   *Series
+	view  *UserView
 	bins  []Period
 	index map[string]int // a bin's key (its unclipped start) → its place
 	w     seriesRaw
@@ -49,9 +51,10 @@ type SeriesScan struct {
 	per   []seriesSums // the last row's bins
 }
 
-// NewSeriesScan prepares scanning the rows of SeriesSQL(r).
-func NewSeriesScan(r *Series) *SeriesScan {
-	u := &SeriesScan{req: r, bins: Bins(r.Period, r.BinSize), index: map[string]int{}}
+// NewSeriesScan prepares scanning the rows of SeriesSQL(r), showing users
+// as view says.
+func NewSeriesScan(r *Series, view *UserView) *SeriesScan {
+	u := &SeriesScan{req: r, view: view, bins: Bins(r.Period, r.BinSize), index: map[string]int{}}
 	for i, b := range u.bins {
 		u.index[day(binStart(b.Start, r.BinSize))] = i
 	}
@@ -79,7 +82,7 @@ func (u *SeriesScan) Row() *SeriesRow {
 	for i, b := range u.bins {
 		e.Bins[i] = api.SeriesBin{StartDate: day(b.Start), EndDate: day(b.End), SeriesValues: values(r.Metrics, per[i])}
 	}
-	u.out = SeriesRow{SeriesEntry: e, sortKey: w.sortKey, afterCursorFirst: w.after == 1}
+	u.out = SeriesRow{SeriesEntry: e, rawID: w.id, sortKey: w.sortKey, afterCursorFirst: w.after == 1}
 	return &u.out
 }
 
@@ -90,7 +93,7 @@ func (u *SeriesScan) group() *api.SeriesGroup {
 	case api.GroupNone:
 		return nil
 	case "user":
-		return &api.SeriesGroup{Type: "user", ID: u.w.id}
+		return &api.SeriesGroup{Type: "user", ID: u.view.UserID(u.w.id)}
 	case "department":
 		id := u.w.id
 		return &api.SeriesGroup{Type: "department", ID: id, Name: &id}
@@ -132,20 +135,13 @@ func (p *SeriesPager) Add(row *SeriesRow) {
 	}
 	if len(p.rows) == p.req.PageSize {
 		if p.next == nil {
-			next := Cursor{Key: p.lastKey, ID: p.lastID, Fingerprint: fingerprint(p.req.resultKey())}.Encode()
+			next := Cursor{Key: p.lastKey, ID: p.lastID, Fingerprint: fingerprint(p.req.resultKey())}.Seal(p.req.cursorKey)
 			p.next = &next
 		}
 		return
 	}
 	p.rows = append(p.rows, row.SeriesEntry)
-	p.lastKey, p.lastID = row.sortKey, seriesID(row)
-}
-
-func seriesID(row *SeriesRow) string {
-	if row.Group == nil {
-		return "00000000-0000-0000-0000-000000000000"
-	}
-	return row.Group.ID
+	p.lastKey, p.lastID = row.sortKey, row.rawID
 }
 
 // Page is the answer, given the server's rows_before_limit.

@@ -56,6 +56,8 @@ type UsageRow struct {
 type UsageNames struct {
 	Apps        map[uuid.UUID][]byte
 	Departments map[uuid.UUID][]byte // the user's sorted department ids, ;-separated
+	// Users is how a user id is shown (a pseudonymous client's pseudonym).
+	Users *UserView
 }
 
 // Cell is s encoded as a CSV text cell, for UsageNames.
@@ -78,7 +80,7 @@ var usageColumns = []usageColumn{
 	{"activity_date", func(u *UsageRow) any { return &u.Date }, "activity_date", (*UsageScan).date},
 	{"application_id", func(u *UsageRow) any { return &u.AppID }, "application_id", func(u *UsageScan, w *CSVRow) { w.ID(u.row.AppID) }},
 	{"", nil, "app_name", (*UsageScan).appName},
-	{"user_id", func(u *UsageRow) any { return &u.UserID }, "user_id", func(u *UsageScan, w *CSVRow) { w.ID(u.row.UserID) }},
+	{"user_id", func(u *UsageRow) any { return &u.UserID }, "user_id", func(u *UsageScan, w *CSVRow) { w.ID(u.names.Users.UserUUID(u.row.UserID)) }},
 	{"", nil, "department_ids", func(u *UsageScan, w *CSVRow) { w.Raw(u.names.Departments[u.row.UserID]) }},
 	{"total_active_ms", func(u *UsageRow) any { return &u.ActiveMS }, "total_active_ms", func(u *UsageScan, w *CSVRow) { w.Uint(u.row.ActiveMS) }},
 	{"total_session_count", func(u *UsageRow) any { return &u.Sessions }, "total_session_count", func(u *UsageScan, w *CSVRow) { w.Uint(uint64(u.row.Sessions)) }},

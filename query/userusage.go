@@ -28,14 +28,19 @@ type UserUsage struct {
 	Desc                  bool
 	PageSize              int
 	Cursor                *Cursor
+	// Only, when not nil, narrows the rows to these users instead of q: a
+	// pseudonymous client's q matches pseudonyms, which the store resolves.
+	Only      []string
+	cursorKey []byte
 }
 
 var userUsageParams = []string{api.ParamStartDate, api.ParamEndDate, api.ParamQ, api.ParamMinHours, api.ParamMaxHours,
 	api.ParamDepartmentIDs, api.ParamApplicationIDs, api.ParamSortBy, api.ParamSortOrder, api.ParamPageSize, api.ParamCursor}
 
 // ParseUserUsage validates a user usage request; pg says whether it pages
-// (JSON) or not (the export).
-func ParseUserUsage(clientID string, v url.Values, pg Pagination) (*UserUsage, error) {
+// (JSON) or not (the export). Its cursors are sealed with cursorKey (the
+// pseudonym key; nil: plain).
+func ParseUserUsage(clientID string, v url.Values, pg Pagination, cursorKey []byte) (*UserUsage, error) {
 	p := parser{v: v}
 	for name := range v {
 		if !slices.Contains(userUsageParams, name) {
@@ -66,12 +71,13 @@ func ParseUserUsage(clientID string, v url.Values, pg Pagination) (*UserUsage, e
 		return nil, p.err
 	}
 	if c := p.single(api.ParamCursor); c != "" {
-		cur, err := DecodeCursor(c, fingerprint(r.resultKey()))
+		cur, err := OpenCursor(c, cursorKey, fingerprint(r.resultKey()))
 		if err != nil {
 			return nil, err
 		}
 		r.Cursor = cur
 	}
+	r.cursorKey = cursorKey
 	return r, nil
 }
 
@@ -226,6 +232,22 @@ ORDER BY after_cursor DESC, sort_key {{.Dir}}, user_id {{.Dir}}
 
 type userParts struct{ Rows, Hours, Q, SortKey, AfterCursor, Dir, Limit string }
 
+// ScopeUsersSQL lists the users with usage in r's period, apps and
+// departments: the candidates a pseudonymous q is matched against.
+func ScopeUsersSQL(r *UserUsage) Statement {
+	args := []any{clickhouse.Named("client", r.ClientID), clickhouse.Named("start", day(r.Period.Start)), clickhouse.Named("end", day(r.Period.End))}
+	where := "client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end)"
+	if len(r.AppIDs) > 0 {
+		where += " AND has(arrayMap(x -> toUUID(x), @apps), application_id)"
+		args = append(args, clickhouse.Named("apps", r.AppIDs))
+	}
+	if len(r.DepartmentIDs) > 0 {
+		where += " AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))"
+		args = append(args, clickhouse.Named("depts", r.DepartmentIDs))
+	}
+	return Statement{SQL: "SELECT DISTINCT toString(user_id) FROM app_usage_reports WHERE " + where, Args: args}
+}
+
 // UserUsageSQL builds the statement of a user usage request.
 func UserUsageSQL(r *UserUsage) Statement {
 	args := []any{clickhouse.Named("client", r.ClientID), clickhouse.Named("start", day(r.Period.Start)), clickhouse.Named("end", day(r.Period.End))}
@@ -247,7 +269,11 @@ func UserUsageSQL(r *UserUsage) Statement {
 		p.Hours += " AND active_ms <= toUInt64(@max_ms)"
 		args = append(args, clickhouse.Named("max_ms", *r.MaxMS))
 	}
-	if r.Q != "" {
+	switch {
+	case r.Only != nil:
+		p.Rows += " AND has(arrayMap(x -> toUUID(x), @only), user_id)"
+		args = append(args, clickhouse.Named("only", r.Only))
+	case r.Q != "":
 		p.Q = " AND (position(name_key, @q) > 0 OR position(email_key, @q) > 0)"
 		args = append(args, clickhouse.Named("q", fold.Key(r.Q)))
 	}

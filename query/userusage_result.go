@@ -1,6 +1,8 @@
 package query
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,15 +35,26 @@ type UserView struct {
 
 // UserID is how user id appears in this client's outputs.
 func (v *UserView) UserID(id string) string {
-	if v.PseudonymKey == nil {
+	if v == nil || v.PseudonymKey == nil {
 		return id
 	}
 	u, err := uuid.Parse(id)
 	if err != nil {
 		return ""
 	}
-	return privacy.Pseudonym(v.PseudonymKey, v.ClientID, u).String()
+	return v.UserUUID(u).String()
 }
+
+// UserUUID is UserID of a parsed id.
+func (v *UserView) UserUUID(id uuid.UUID) uuid.UUID {
+	if v == nil || v.PseudonymKey == nil {
+		return id
+	}
+	return privacy.Pseudonym(v.PseudonymKey, v.ClientID, id)
+}
+
+// Pseudonymous says whether names and emails are hidden.
+func (v *UserView) Pseudonymous() bool { return v != nil && v.PseudonymKey != nil }
 
 // UserScan scans user rows into one reused destination.
 type UserScan struct {
@@ -77,7 +90,7 @@ func (u *UserScan) Dest() []any { return u.dest }
 func (u *UserScan) Row() *UserRow {
 	w, v := &u.w, u.view
 	ref := api.UserRef{ID: v.UserID(w.id), DisplayName: w.name, Email: w.email, DepartmentIDs: w.depts}
-	if v.PseudonymKey != nil {
+	if v.Pseudonymous() {
 		ref.DisplayName, ref.Email = nil, nil
 	}
 	if ref.DepartmentIDs == nil {
@@ -91,4 +104,82 @@ func (u *UserScan) Row() *UserRow {
 		FirstActiveDate: day(w.first), LastActiveDate: day(w.last), TopApps: top},
 		rawID: w.id, sortKey: w.sortKey, afterCursorFirst: w.after == 1}
 	return &u.out
+}
+
+// UserPager assembles a JSON page, as Pager does for utilization; its
+// next cursor is sealed (see Cursor.Seal).
+type UserPager struct {
+	req             *UserUsage
+	rows            []api.UserUsage
+	next            *string
+	lastKey, lastID string
+	returned        int
+}
+
+// NewUserPager starts a page of r.
+func NewUserPager(r *UserUsage, _ *UserView) *UserPager {
+	return &UserPager{req: r, rows: make([]api.UserUsage, 0, r.PageSize)}
+}
+
+// Add takes the next row.
+func (p *UserPager) Add(row *UserRow) {
+	p.returned++
+	if !row.afterCursorFirst {
+		return
+	}
+	if len(p.rows) == p.req.PageSize {
+		if p.next == nil {
+			next := Cursor{Key: p.lastKey, ID: p.lastID, Fingerprint: fingerprint(p.req.resultKey())}.Seal(p.req.cursorKey)
+			p.next = &next
+		}
+		return
+	}
+	p.rows = append(p.rows, row.UserUsage)
+	p.lastKey, p.lastID = row.sortKey, row.rawID
+}
+
+// Page is the answer, given the server's rows_before_limit.
+func (p *UserPager) Page(rowsBeforeLimit uint64, asOf *string) *api.UserUsagePage {
+	total := rowsBeforeLimit
+	if p.returned < p.req.limit() {
+		total = uint64(p.returned)
+	}
+	r := p.req
+	return &api.UserUsagePage{Period: api.DateRange{StartDate: day(r.Period.Start), EndDate: day(r.Period.End)},
+		Data: p.rows, TotalCount: total, NextCursor: p.next, DataAsOf: asOf}
+}
+
+// userCSVHeader is the user usage export's header.
+var userCSVHeader = []string{"user_id", "display_name", "email", "department_ids", "active_time_ms", "active_hours", "session_count",
+	"active_days", "apps_used", "first_active_date", "last_active_date", "top_app_names"}
+
+// UserCSVHeader writes the export's header.
+func UserCSVHeader(w *CSVRow) { w.Header(userCSVHeader) }
+
+// UserCSV writes one row of the export.
+func UserCSV(w *CSVRow, r *api.UserUsage) {
+	w.Start()
+	w.Text(r.User.ID)
+	w.OptText(r.User.DisplayName)
+	w.OptText(r.User.Email)
+	w.Text(strings.Join(r.User.DepartmentIDs, ";"))
+	w.Uint(r.ActiveTimeMS)
+	w.Text(centiHours(r.ActiveTimeMS))
+	w.Uint(r.SessionCount)
+	w.Uint(r.ActiveDays)
+	w.Uint(r.AppsUsed)
+	w.Text(r.FirstActiveDate)
+	w.Text(r.LastActiveDate)
+	names := make([]string, len(r.TopApps))
+	for i, a := range r.TopApps {
+		names[i] = a.Name
+	}
+	w.Text(strings.Join(names, ";"))
+	w.End()
+}
+
+// centiHours is ms in hours with two decimals, rounded half up, exactly.
+func centiHours(ms uint64) string {
+	c := (ms + msPerHour/200) / (msPerHour / 100)
+	return fmt.Sprintf("%d.%02d", c/100, c%100)
 }

@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
@@ -19,8 +22,19 @@ type SeriesRows struct {
 	cur  *query.SeriesRow
 }
 
-// Series starts the query of r (its CSV, or a page).
+// Series starts the query of r (its CSV, or a page). For a pseudonymous
+// client, user_ids are pseudonyms: they are resolved against the users
+// with usage in the period, and users are shown by their pseudonyms.
 func (s *Store) Series(ctx context.Context, r *query.Series) (*SeriesRows, error) {
+	view, err := s.UserView(ctx, r.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	if view.Pseudonymous() && len(r.UserIDs) > 0 {
+		if r.RawUserIDs, err = s.rawUsers(ctx, r, view); err != nil {
+			return nil, err
+		}
+	}
 	kind := "series"
 	if r.CSV {
 		kind = "series_export"
@@ -29,7 +43,24 @@ func (s *Store) Series(ctx context.Context, r *query.Series) (*SeriesRows, error
 	if err != nil {
 		return nil, err
 	}
-	return &SeriesRows{Rows: rows, scan: query.NewSeriesScan(r)}, nil
+	return &SeriesRows{Rows: rows, scan: query.NewSeriesScan(r, view)}, nil
+}
+
+// rawUsers are the users of r's period whose pseudonyms r.UserIDs names;
+// the nil UUID, which no user has, when none does, so the filter still
+// holds.
+func (s *Store) rawUsers(ctx context.Context, r *query.Series, view *query.UserView) ([]string, error) {
+	ids, err := s.column(ctx, "scope_users", query.ScopeUsersSQL(&query.UserUsage{ClientID: r.ClientID, Period: r.Period}))
+	if err != nil {
+		return nil, err
+	}
+	raw := []string{uuid.Nil.String()}
+	for _, id := range ids {
+		if slices.Contains(r.UserIDs, view.UserID(id)) {
+			raw = append(raw, id)
+		}
+	}
+	return raw, nil
 }
 
 // Next scans the next group; false at the end or on error (see Err).

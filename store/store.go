@@ -29,8 +29,10 @@ type Store struct {
 	clients clientCache
 	// Rollups lets requests the rollups answer exactly read them (true
 	// from New); false reads usage rows for every request.
-	Rollups  bool
-	versions versions
+	Rollups bool
+	// PseudonymKey keys the pseudonyms of pseudonymous clients' users.
+	PseudonymKey []byte
+	versions     versions
 }
 
 // New is a store over conn; observe (may be nil) records every query.

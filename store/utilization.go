@@ -95,6 +95,9 @@ type UsageRows struct {
 func (s *Store) Usage(ctx context.Context, r *query.UsageExport) (*UsageRows, error) {
 	names := &query.UsageNames{}
 	var err error
+	if names.Users, err = s.UserView(ctx, r.ClientID); err != nil {
+		return nil, err
+	}
 	if names.Apps, err = s.idNames(ctx, "usage_app_names", query.UsageAppNamesSQL(r)); err != nil {
 		return nil, err
 	}

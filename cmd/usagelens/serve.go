@@ -32,6 +32,7 @@ import (
 
 type serveConfig struct {
 	listen, dsn, dataDir, keyFile, logLevel, logFormat string
+	pseudonymKeyFile                                   string
 	pprofListen, metricsListen                         string
 	demo, rollups                                      bool
 	queryTimeout, exportTimeout, shutdownTimeout       time.Duration
@@ -47,6 +48,7 @@ func runServe(args []string) error {
 	fs.StringVar(&c.dataDir, "data-dir", "data", "directory for the managed ClickHouse, the demo dataset and the demo key")
 	fs.BoolVar(&c.demo, "demo", false, "seed the small demo dataset once and print a token and example requests")
 	fs.StringVar(&c.keyFile, "token-key-file", "", "file holding the token signing key (else USAGELENS_TOKEN_KEY)")
+	fs.StringVar(&c.pseudonymKeyFile, "pseudonym-key-file", "", "file holding the key of pseudonymous clients' user pseudonyms (else USAGELENS_PSEUDONYM_KEY)")
 	fs.DurationVar(&c.queryTimeout, "query-timeout", 30*time.Second, "limit of one ClickHouse query (also max_execution_time)")
 	fs.DurationVar(&c.exportTimeout, "export-timeout", 30*time.Minute, "limit of one CSV export, query and streaming")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may finish after SIGTERM")
@@ -97,6 +99,9 @@ func serve(c serveConfig) error {
 	}
 	st := store.New(conn, metrics.ObserveQuery)
 	st.Rollups = c.rollups
+	if st.PseudonymKey, err = pseudonymKey(c); err != nil {
+		return err
+	}
 	go st.WatchVersions(ctx)
 	if c.demo {
 		start := time.Now()
@@ -196,11 +201,27 @@ func startManaged(ctx context.Context, dataDir string, log *slog.Logger) (*chser
 // In demo mode without one, a random key is kept in dataDir/token.key so
 // demo tokens survive restarts.
 func signingKey(c serveConfig) ([]byte, error) {
-	key, err := auth.LoadKey(os.Getenv("USAGELENS_TOKEN_KEY"), c.keyFile)
-	if err == nil || !c.demo || os.Getenv("USAGELENS_TOKEN_KEY") != "" || c.keyFile != "" {
+	return configuredKey(c, "USAGELENS_TOKEN_KEY", c.keyFile, "token.key")
+}
+
+// pseudonymKey reads the pseudonym key from the environment or
+// --pseudonym-key-file, kept like the demo's token key in demo mode. It is
+// nil when none is configured: a pseudonymous client's requests then fail.
+func pseudonymKey(c serveConfig) ([]byte, error) {
+	if !c.demo && os.Getenv("USAGELENS_PSEUDONYM_KEY") == "" && c.pseudonymKeyFile == "" {
+		return nil, nil
+	}
+	return configuredKey(c, "USAGELENS_PSEUDONYM_KEY", c.pseudonymKeyFile, "pseudonym.key")
+}
+
+// configuredKey is a secret from env or file; in demo mode without either,
+// a random one kept in dataDir/demoFile.
+func configuredKey(c serveConfig, env, file, demoFile string) ([]byte, error) {
+	key, err := auth.LoadKey(os.Getenv(env), file)
+	if err == nil || !c.demo || os.Getenv(env) != "" || file != "" {
 		return key, err
 	}
-	path := filepath.Join(c.dataDir, "token.key")
+	path := filepath.Join(c.dataDir, demoFile)
 	if _, err := os.Stat(path); err == nil {
 		return auth.LoadKey("", path)
 	} else if !errors.Is(err, fs.ErrNotExist) {
