@@ -214,3 +214,45 @@ func TestLoadSeededTinyDataset(t *testing.T) {
 		t.Fatalf("table has %d rows after two loads and OPTIMIZE FINAL, file has %d", n, seeded)
 	}
 }
+
+// TestUsersAndPrivacyUpsert: users.csv and clients.csv's privacy column
+// load, and a later load of the same keys replaces them; a clients.csv
+// without the column means identified.
+func TestUsersAndPrivacyUpsert(t *testing.T) {
+	conn := chtest.Open(t, chtest.NewDB(t))
+	dir := writeDir(t, usageRow("2026-01-31", app1, userA, "1000", "2"))
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() string {
+		t.Helper()
+		var s string
+		q := "SELECT concat(ifNull(display_name, 'NULL'), '|', ifNull(email, 'NULL'), '|', name_key, '|', (SELECT privacy FROM client_privacy FINAL WHERE client_id = toUUID(?))) FROM users FINAL WHERE client_id = toUUID(?) AND user_id = toUUID(?)"
+		if err := conn.QueryRow(context.Background(), q, c1, c1, userA).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	write(dataset.UsersFile, "client_id,user_id,display_name,email\n"+c1+","+userA+",Zoë Müller,\n")
+	if _, err := load(t, conn, dir); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != "Zoë Müller|NULL|zoë müller|identified" {
+		t.Errorf("first load: %q", got)
+	}
+	write(dataset.UsersFile, "client_id,user_id,display_name,email\n"+c1+","+userA+",\"Dupont, Jean\",jean@example.com\n")
+	write(dataset.ClientsFile, "client_id,name,timezone,privacy\n"+c1+",Acme,UTC,pseudonymous\n")
+	if _, err := load(t, conn, dir); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != "Dupont, Jean|jean@example.com|dupont, jean|pseudonymous" {
+		t.Errorf("after the re-load: %q", got)
+	}
+	write(dataset.ClientsFile, "client_id,name,timezone,privacy\n"+c1+",Acme,UTC,secret\n")
+	if _, err := load(t, conn, dir); err == nil || !strings.Contains(err.Error(), "clients.csv:2: privacy") {
+		t.Errorf("an unknown privacy mode: %v", err)
+	}
+}

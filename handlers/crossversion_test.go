@@ -115,6 +115,27 @@ func TestCrossVersion(t *testing.T) {
 			requests++
 		}
 	}
+	for _, q := range []string{"start_date=2026-01-01&end_date=2026-03-31", "start_date=2026-02-01&end_date=2026-02-28&q=" + url.QueryEscape("ΣΊΣΥΦΟΣ") + "&min_hours=0.00001&max_hours=1.5&sort_by=display_name&sort_order=asc",
+		"start_date=2026-01-01&end_date=2026-03-31&department_ids=" + dept2 + "&application_ids=" + appStrasse + "," + appAlpha + "&sort_by=last_active_date"} {
+		for cursor := ""; ; {
+			resp := a.get("/v2/clients/" + client + "/analytics/users/usage?" + q + "&page_size=2" + cursor)
+			var p struct {
+				NextCursor *string `json:"next_cursor"`
+			}
+			if resp.StatusCode() != 200 || json.Unmarshal(resp.Body(), &p) != nil {
+				t.Fatalf("GET users/usage?%s: %d %s", q, resp.StatusCode(), resp.Body())
+			}
+			requests++
+			if p.NextCursor == nil {
+				break
+			}
+			cursor = "&cursor=" + url.QueryEscape(*p.NextCursor)
+		}
+		if resp := a.get("/v2/clients/" + client + "/analytics/users/usage/export?" + q); resp.StatusCode() != 200 {
+			t.Fatalf("GET users/usage/export?%s: %d %s", q, resp.StatusCode(), resp.Body())
+		}
+		requests++
+	}
 	for _, q := range usageExportShapes() {
 		if resp := a.get(usageExportPath + "?" + q); resp.StatusCode() != 200 {
 			t.Fatalf("GET usage export?%s: %d %s", q, resp.StatusCode(), resp.Body())

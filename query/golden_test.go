@@ -16,6 +16,21 @@ var update = flag.Bool("update", false, "rewrite the golden SQL files in testdat
 
 const goldenClient = "c0000000-0000-4000-8000-000000000001"
 
+// defaultUsers is the user usage statement of raw with q replaced (when
+// q is not empty).
+func defaultUsers(t *testing.T, raw, q string) Statement {
+	t.Helper()
+	v, _ := url.ParseQuery(raw)
+	if q != "" {
+		v.Set("q", q)
+	}
+	r, err := ParseUserUsage(goldenClient, v, Paged, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+	return UserUsageSQL(r)
+}
+
 // defaultSeriesSQL is the series statement the service runs for r with
 // rollups on.
 func defaultSeriesSQL(r *Series) Statement { return SeriesSQL(r, SeriesSourceFor(r, true)) }
@@ -64,6 +79,13 @@ var seriesShapes = map[string]string{
 	// Without users, the rollups answer.
 	"series_app_rollups":      "start_date=2026-01-15&end_date=2026-03-10&bin_size=week&group_by=app&metrics=active_time_ms,unique_apps,avg_session_length_ms,active_user_days&category_ids=e0000000-0000-4000-8000-000000000001",
 	"series_category_rollups": "start_date=2026-01-01&end_date=2026-03-31&group_by=category&metrics=session_count&display_all=true",
+}
+
+// userShapes is every request shape of the user usage builder.
+var userShapes = map[string]string{
+	"users_month":   "start_date=2026-02-01&end_date=2026-02-28",
+	"users_filters": "start_date=2026-01-01&end_date=2026-03-31&q=Zoë&min_hours=0.5&max_hours=20&department_ids=d0000000-0000-4000-8000-000000000001&application_ids=a0000000-0000-4000-8000-000000000001&sort_by=display_name&sort_order=asc",
+	"users_export":  "start_date=2026-01-01&end_date=2026-12-31&sort_by=last_active_date",
 }
 
 var usageShapes = map[string]string{
@@ -149,6 +171,25 @@ func TestGoldenSQL(t *testing.T) {
 	}
 	shapes["activity_totals"] = UtilizationSQL(act.Util, SourceFor(act.Util, true))
 	shapes["activity_bins"] = defaultSeriesSQL(act.Series)
+	for name, raw := range userShapes {
+		v, _ := url.ParseQuery(raw)
+		pg := Paged
+		if name == "users_export" {
+			pg = Unpaged
+		}
+		r, err := ParseUserUsage(goldenClient, v, pg, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		shapes[name] = UserUsageSQL(r)
+	}
+	v, _ = url.ParseQuery(userShapes["users_month"])
+	u, err := ParseUserUsage(goldenClient, v, Paged, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Only = []string{"b0000000-0000-4000-8000-000000000001"}
+	shapes["users_pseudonymous_q"] = UserUsageSQL(u)
 	for name, raw := range usageShapes {
 		r := usageRequest(t, raw)
 		shapes[name] = UsageExportSQL(r)
@@ -212,6 +253,15 @@ func TestInjectionsChangeOnlyArgs(t *testing.T) {
 		}
 		if render(st) == render(base) {
 			t.Errorf("q=%q is not among the bound args", evil)
+		}
+	}
+	users := defaultUsers(t, userShapes["users_filters"], "")
+	for _, evil := range injections {
+		if strings.ContainsRune(evil, 0) {
+			continue // refused before any SQL exists
+		}
+		if got := defaultUsers(t, userShapes["users_filters"], evil); got.SQL != users.SQL || render(got) == render(users) {
+			t.Errorf("user usage q=%q changed the SQL text or is not bound", evil)
 		}
 	}
 	// The client id comes from the path (validated as a UUID by the
