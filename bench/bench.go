@@ -82,7 +82,7 @@ type Config struct {
 	// cache, no rollups).
 	Variants []string
 	// Anchors switches the anchors on and off.
-	RawSQL, Export, NetHTTP, RSS, RollupSQL, CacheHit, Wrk bool
+	RawSQL, Export, NetHTTP, RSS, RollupSQL, CacheHit, Wrk, Users bool
 	// WrkDuration is how long each wrk run lasts (default 20s).
 	WrkDuration time.Duration
 	// Postgres runs the PostgreSQL anchor: a private cluster loaded with
@@ -189,6 +189,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if err := e.newAnchors(ctx, rep); err != nil {
 		return nil, err
+	}
+	if cfg.Users {
+		e.log("== anchor: user usage pages and export against the same SQL and ClickHouse's CSV")
+		if rep.Users, err = e.usersAnchor(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.RawSQL {
 		e.log("== anchor: the same utilization SQL straight through clickhouse-go")

@@ -38,7 +38,7 @@ func TestBenchSmoke(t *testing.T) {
 	rep, err := bench.Run(context.Background(), bench.Config{
 		DatasetDir: dir, Mix: bench.MixDashboard, Concurrency: 2, Duration: 2 * time.Second,
 		DSN: srv.DSN(), ClickHouseHTTP: srv.HTTPURL(), WorkDir: t.TempDir(),
-		AnchorRuns: 1, RawSQL: true, NetHTTP: true, Export: true, RollupSQL: true, CacheHit: true, Wrk: true,
+		AnchorRuns: 1, RawSQL: true, NetHTTP: true, Export: true, RollupSQL: true, CacheHit: true, Wrk: true, Users: true,
 		CacheBytes: 16 << 20, Rollups: true, Variants: []string{bench.VariantNoCache, bench.VariantRaw}, WrkDuration: time.Second,
 		Progress: &progress,
 	})
@@ -105,6 +105,9 @@ func checkDashboardAnchors(t *testing.T, rep *bench.Report) {
 	}
 	if a := rep.Rollup; a == nil || len(a.Cases) != 2 || a.Cases[0].Checked == 0 || a.Cases[1].Minimal <= 0 {
 		t.Errorf("rollups anchor = %+v, want two cases with apps checked", a)
+	}
+	if a := rep.Users; a == nil || len(a.Cases) != 2 || a.Cases[1].Rows == 0 || !a.LinesMatch || a.ExportRows == 0 || a.ExportRatio <= 0 {
+		t.Errorf("users anchor = %+v, want two pages with users and an export of the same lines as ClickHouse's", a)
 	}
 	if len(rep.Variants) != 2 {
 		t.Fatalf("%d replay variants, want 2", len(rep.Variants))

@@ -31,6 +31,7 @@ type Report struct {
 	Export   *ExportAnchor   `json:"export,omitempty"`
 	RSS      *RSSAnchor      `json:"rss,omitempty"`
 	Postgres *PostgresAnchor `json:"postgres,omitempty"`
+	Users    *UsersAnchor    `json:"users,omitempty"`
 	Targets  []Target        `json:"targets"`
 }
 
@@ -211,6 +212,9 @@ func targets(r *Report) []Target {
 			Note: fmt.Sprintf("rollups %.2fs of %.2fs (%.1f %%)", r.Load.RollupsSeconds, r.Load.Seconds, 100*r.Load.RollupsShare)})
 	}
 	ts = append(ts, dashboardTargets(r)...)
+	if r.Users != nil {
+		ts = append(ts, usersTargets(r.Users)...)
+	}
 	if r.RSS != nil && len(r.RSS.Exports) == 2 {
 		g := r.RSS.GrowthRatio
 		add(Target{Name: "peak RSS, larger / smaller usage export", Want: "<= 1.1", Got: g, Unit: "x", Met: g > 0 && g <= 1.1,
@@ -247,6 +251,9 @@ func (r *Report) WriteTable(w io.Writer) {
 		writeReplay(w, v)
 	}
 	r.writeDashboards(w)
+	if r.Users != nil {
+		writeUsers(w, r.Users)
+	}
 	var tw *tabwriter.Writer
 	if a := r.RawSQL; a != nil {
 		fmt.Fprintf(w, "\nutilization, service vs the same SQL through clickhouse-go (sequential, median of %d runs):\n", a.Runs)

@@ -40,6 +40,9 @@ func (e *env) newService(cacheBytes int64, rollups bool) (*service, error) {
 	metrics := observability.NewMetrics()
 	st := store.New(e.conn, metrics.ObserveQuery)
 	st.Rollups = rollups
+	// A pseudonym key as serve's: without one a pseudonymous client's user
+	// routes fail.
+	st.PseudonymKey = e.key
 	// Without the poll every request would read its data version from
 	// ClickHouse, which serve never does.
 	wctx, stop := context.WithCancel(context.Background())
