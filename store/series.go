@@ -26,9 +26,12 @@ type SeriesRows struct {
 // client, user_ids are pseudonyms: they are resolved against the users
 // with usage in the period, and users are shown by their pseudonyms.
 func (s *Store) Series(ctx context.Context, r *query.Series) (*SeriesRows, error) {
-	view, err := s.UserView(ctx, r.ClientID)
-	if err != nil {
-		return nil, err
+	var view *query.UserView
+	var err error
+	if r.GroupBy == "user" || len(r.UserIDs) > 0 { // only then are users shown or named
+		if view, err = s.UserView(ctx, r.ClientID); err != nil {
+			return nil, err
+		}
 	}
 	if view.Pseudonymous() && len(r.UserIDs) > 0 {
 		if r.RawUserIDs, err = s.rawUsers(ctx, r, view); err != nil {

@@ -13,38 +13,45 @@ import (
 	"github.com/usagelens/usagelens/query"
 )
 
-// UserView reads how the client's users may be shown: its privacy mode
-// (with the store's pseudonym key when pseudonymous) and its app names.
+// UserView reads how the client's users may be shown: its privacy mode,
+// with the store's pseudonym key when pseudonymous. (Users adds the app
+// names its top apps need.)
 func (s *Store) UserView(ctx context.Context, clientID string) (*query.UserView, error) {
 	modes, err := s.column(ctx, "privacy", query.Statement{SQL: "SELECT privacy FROM client_privacy FINAL WHERE client_id = toUUID(@client)",
 		Args: []any{clickhouse.Named("client", clientID)}})
 	if err != nil {
 		return nil, err
 	}
-	v := &query.UserView{ClientID: uuid.MustParse(clientID), AppNames: map[string]string{}}
+	v := &query.UserView{ClientID: uuid.MustParse(clientID)}
 	if len(modes) > 0 && modes[0] == "pseudonymous" {
 		if len(s.PseudonymKey) == 0 {
 			return nil, fmt.Errorf("client %s is pseudonymous but no pseudonym key is configured", clientID)
 		}
 		v.PseudonymKey = s.PseudonymKey
 	}
+	return v, nil
+}
+
+// appNames reads the client's app names by app id.
+func (s *Store) appNames(ctx context.Context, clientID string) (map[string]string, error) {
 	rows, err := s.query(ctx, "app_names", query.Statement{SQL: "SELECT toString(app_id), canonical_name FROM apps FINAL WHERE client_id = toUUID(@client)",
 		Args: []any{clickhouse.Named("client", clientID)}})
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	names := map[string]string{}
 	var id, name string
 	for rows.Next() {
 		if err := rows.Scan(&id, &name); err != nil {
 			return nil, fmt.Errorf("cannot scan app name: %w", err)
 		}
-		v.AppNames[id] = name
+		names[id] = name
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return v, rows.Close()
+	return names, rows.Close()
 }
 
 // UserRows yields user usage rows as the driver reads them.
@@ -58,6 +65,10 @@ type UserRows struct {
 // Users starts the query of r for view: a pseudonymous q is first
 // resolved to the users in scope whose pseudonym holds it.
 func (s *Store) Users(ctx context.Context, r *query.UserUsage, view *query.UserView) (*UserRows, error) {
+	var err error
+	if view.AppNames, err = s.appNames(ctx, r.ClientID); err != nil {
+		return nil, err
+	}
 	if view.Pseudonymous() && r.Q != "" {
 		ids, err := s.column(ctx, "scope_users", query.ScopeUsersSQL(r))
 		if err != nil {
