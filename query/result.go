@@ -70,47 +70,22 @@ type Page struct {
 	NextCursor *string
 }
 
-// Pager assembles a JSON page from the rows of a paged UtilizationSQL: the
-// rows before the cursor only count, the row after a full page makes the
-// next cursor.
-type Pager struct {
-	req             *Utilization
-	page            Page
-	lastKey, lastID string // of the last row on the page
-	returned        int
-}
+// Pager assembles a JSON page from the rows of a paged UtilizationSQL.
+type Pager struct{ keyset[api.AppUtilization] }
 
 // NewPager starts a page of r.
 func NewPager(r *Utilization) *Pager {
-	return &Pager{req: r, page: Page{Rows: make([]api.AppUtilization, 0, r.PageSize)}}
+	return &Pager{newKeyset[api.AppUtilization](r.PageSize, r.limit(), r.Fingerprint(), nil)}
 }
 
 // Add takes the next row.
 func (p *Pager) Add(row *UtilizationRow) {
-	p.returned++
-	if !row.afterCursorFirst {
-		return
-	}
-	if len(p.page.Rows) == p.req.PageSize {
-		if p.page.NextCursor == nil {
-			next := Cursor{Key: p.lastKey, ID: p.lastID, Fingerprint: p.req.Fingerprint()}.Encode()
-			p.page.NextCursor = &next
-		}
-		return
-	}
-	p.page.Rows = append(p.page.Rows, row.AppUtilization)
-	p.lastKey, p.lastID = row.sortKey, row.App.ID
+	p.add(row.AppUtilization, row.sortKey, row.App.ID, row.afterCursorFirst)
 }
 
 // Page is the result, given the server's rows_before_limit.
 func (p *Pager) Page(rowsBeforeLimit uint64) *Page {
-	// With fewer rows than the limit every matching app came back, and some
-	// servers then report no rows_before_limit.
-	p.page.TotalCount = rowsBeforeLimit
-	if p.returned < p.req.limit() {
-		p.page.TotalCount = uint64(p.returned)
-	}
-	return &p.page
+	return &Page{Rows: p.rows, TotalCount: p.total(rowsBeforeLimit), NextCursor: p.next}
 }
 
 func (w *raw) toDTO(r *Utilization, out *UtilizationRow) {

@@ -315,13 +315,7 @@ var seriesColumns = []seriesColumn{
 // then per group, the bins as arrays. The group list, when joined, names
 // the groups and keeps those without usage (display_all).
 var seriesTemplate = template.Must(template.New("series").Parse(`SELECT
-    ` + func() string {
-	cols := make([]string, len(seriesColumns))
-	for i, c := range seriesColumns {
-		cols[i] = c.sql
-	}
-	return strings.Join(cols, ",\n    ")
-}() + `
+    ` + selectList(seriesColumns, func(c seriesColumn) string { return c.sql }) + `
 FROM
 {{- if .List}}
 (

@@ -112,47 +112,27 @@ func values(metrics []string, s seriesSums) api.SeriesValues {
 	return v
 }
 
-// SeriesPager assembles a JSON page of a paged SeriesSQL, as Pager does
-// for utilization.
+// SeriesPager assembles a JSON page of a paged SeriesSQL.
 type SeriesPager struct {
-	req             *Series
-	rows            []api.SeriesEntry
-	next            *string
-	lastKey, lastID string
-	returned        int
+	keyset[api.SeriesEntry]
+	req *Series
 }
 
 // NewSeriesPager starts a page of r.
 func NewSeriesPager(r *Series) *SeriesPager {
-	return &SeriesPager{req: r, rows: make([]api.SeriesEntry, 0, r.PageSize)}
+	return &SeriesPager{newKeyset[api.SeriesEntry](r.PageSize, r.limit(), fingerprint(r.resultKey()), r.cursorKey), r}
 }
 
 // Add takes the next row.
 func (p *SeriesPager) Add(row *SeriesRow) {
-	p.returned++
-	if !row.afterCursorFirst {
-		return
-	}
-	if len(p.rows) == p.req.PageSize {
-		if p.next == nil {
-			next := Cursor{Key: p.lastKey, ID: p.lastID, Fingerprint: fingerprint(p.req.resultKey())}.Seal(p.req.cursorKey)
-			p.next = &next
-		}
-		return
-	}
-	p.rows = append(p.rows, row.SeriesEntry)
-	p.lastKey, p.lastID = row.sortKey, row.rawID
+	p.add(row.SeriesEntry, row.sortKey, row.rawID, row.afterCursorFirst)
 }
 
 // Page is the answer, given the server's rows_before_limit.
 func (p *SeriesPager) Page(rowsBeforeLimit uint64, asOf *string) *api.SeriesPage {
-	total := rowsBeforeLimit
-	if p.returned < p.req.limit() {
-		total = uint64(p.returned)
-	}
 	r := p.req
 	return &api.SeriesPage{Period: api.DateRange{StartDate: day(r.Period.Start), EndDate: day(r.Period.End)},
-		BinSize: r.BinSize, GroupBy: r.GroupBy, Metrics: r.Metrics, Data: p.rows, TotalCount: total, NextCursor: p.next, DataAsOf: asOf}
+		BinSize: r.BinSize, GroupBy: r.GroupBy, Metrics: r.Metrics, Data: p.rows, TotalCount: p.total(rowsBeforeLimit), NextCursor: p.next, DataAsOf: asOf}
 }
 
 // SeriesHeader writes the CSV header of r.

@@ -173,13 +173,7 @@ var userColumns = []userColumn{
 // app id as text), departments and name, one joined subquery at a time as
 // 18.16 requires.
 var userTemplate = template.Must(template.New("users").Parse(`SELECT
-    ` + func() string {
-	cols := make([]string, len(userColumns))
-	for i, c := range userColumns {
-		cols[i] = c.sql
-	}
-	return strings.Join(cols, ",\n    ")
-}() + `
+    ` + selectList(userColumns, func(c userColumn) string { return c.sql }) + `
 FROM
 (
     SELECT user_id, active_ms, sessions, active_days, apps_used, first_day, last_day, top_ids, top_ms, depts

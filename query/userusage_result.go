@@ -106,47 +106,27 @@ func (u *UserScan) Row() *UserRow {
 	return &u.out
 }
 
-// UserPager assembles a JSON page, as Pager does for utilization; its
-// next cursor is sealed (see Cursor.Seal).
+// UserPager assembles a JSON page of a paged UserUsageSQL.
 type UserPager struct {
-	req             *UserUsage
-	rows            []api.UserUsage
-	next            *string
-	lastKey, lastID string
-	returned        int
+	keyset[api.UserUsage]
+	req *UserUsage
 }
 
 // NewUserPager starts a page of r.
-func NewUserPager(r *UserUsage, _ *UserView) *UserPager {
-	return &UserPager{req: r, rows: make([]api.UserUsage, 0, r.PageSize)}
+func NewUserPager(r *UserUsage) *UserPager {
+	return &UserPager{newKeyset[api.UserUsage](r.PageSize, r.limit(), fingerprint(r.resultKey()), r.cursorKey), r}
 }
 
 // Add takes the next row.
 func (p *UserPager) Add(row *UserRow) {
-	p.returned++
-	if !row.afterCursorFirst {
-		return
-	}
-	if len(p.rows) == p.req.PageSize {
-		if p.next == nil {
-			next := Cursor{Key: p.lastKey, ID: p.lastID, Fingerprint: fingerprint(p.req.resultKey())}.Seal(p.req.cursorKey)
-			p.next = &next
-		}
-		return
-	}
-	p.rows = append(p.rows, row.UserUsage)
-	p.lastKey, p.lastID = row.sortKey, row.rawID
+	p.add(row.UserUsage, row.sortKey, row.rawID, row.afterCursorFirst)
 }
 
 // Page is the answer, given the server's rows_before_limit.
 func (p *UserPager) Page(rowsBeforeLimit uint64, asOf *string) *api.UserUsagePage {
-	total := rowsBeforeLimit
-	if p.returned < p.req.limit() {
-		total = uint64(p.returned)
-	}
 	r := p.req
 	return &api.UserUsagePage{Period: api.DateRange{StartDate: day(r.Period.Start), EndDate: day(r.Period.End)},
-		Data: p.rows, TotalCount: total, NextCursor: p.next, DataAsOf: asOf}
+		Data: p.rows, TotalCount: p.total(rowsBeforeLimit), NextCursor: p.next, DataAsOf: asOf}
 }
 
 // userCSVHeader is the user usage export's header.

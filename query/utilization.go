@@ -114,13 +114,7 @@ const (
 // joined subquery with an alias (current releases require one). The
 // aggregate comes from usage rows ("raw") or from the rollups ("rollups").
 var utilizationTemplate = template.Must(template.New("utilization").Parse(`SELECT
-    ` + func() string {
-	cols := make([]string, len(utilizationColumns))
-	for i, c := range utilizationColumns {
-		cols[i] = c.sql
-	}
-	return strings.Join(cols, ",\n    ")
-}() + `
+    ` + selectList(utilizationColumns, func(c utilizationColumn) string { return c.sql }) + `
 FROM
 (
     SELECT app_id, catalog_app_id, canonical_name, name_key, logo, type, vendor_id, vendor_name, vendor_url,

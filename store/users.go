@@ -128,7 +128,7 @@ func (s *Store) UsersPage(ctx context.Context, r *query.UserUsage, view *query.U
 		return nil, err
 	}
 	defer rows.Close()
-	pager := query.NewUserPager(r, view)
+	pager := query.NewUserPager(r)
 	for rows.Next() {
 		pager.Add(rows.Row())
 	}
