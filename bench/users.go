@@ -144,9 +144,10 @@ func interleave(runs int, a, b func(timed bool) error) error {
 
 // exportSide is one source of the export comparison while it is timed.
 type exportSide struct {
-	out  *ExportSide
-	get  func() response
-	runs []time.Duration
+	out            *ExportSide
+	get            func() response
+	runs           []time.Duration
+	bench, chTimes []float64 // CPU seconds of this process and of ClickHouse per run
 }
 
 // usersExport times /users/usage/export of period against ClickHouse's
@@ -173,9 +174,11 @@ func (e *env) usersExport(ctx context.Context, clientID string, period workload.
 	ch := &exportSide{out: &a.CSV, get: func() response { return e.clickHouseCSV(ctx, chClient, sql) }}
 	measure := func(s *exportSide) func(bool) error {
 		return func(timed bool) error {
+			cpu0, ch0 := cpuTime(), procCPU(e.chPID)
 			start := time.Now()
 			resp := s.get()
 			d := time.Since(start)
+			cpu, chCPU := cpuTime()-cpu0, procCPU(e.chPID)-ch0
 			if f := resp.failure(); f != "" {
 				return fmt.Errorf("%s of %s: %s", s.out.Name, q, f)
 			}
@@ -183,7 +186,8 @@ func (e *env) usersExport(ctx context.Context, clientID string, period workload.
 			if timed {
 				s.runs = append(s.runs, d)
 				s.out.Runs = append(s.out.Runs, round3(d.Seconds()))
-				e.log("  users export, %s: %.3fs, %d bytes, %d lines", s.out.Name, d.Seconds(), resp.bytes, resp.lines)
+				s.bench, s.chTimes = append(s.bench, cpu.Seconds()), append(s.chTimes, chCPU.Seconds())
+				e.log("  users export, %s: %.3fs, %d bytes, %d lines, CPU %.2fs here, %.2fs ClickHouse", s.out.Name, d.Seconds(), resp.bytes, resp.lines, cpu.Seconds(), chCPU.Seconds())
 			}
 			return nil
 		}
@@ -202,6 +206,10 @@ func (e *env) usersExport(ctx context.Context, clientID string, period workload.
 		s.out.Seconds = round3(m)
 		s.out.RowsPerSecond = round3(float64(a.ExportRows) / m)
 		s.out.MBps = round3(float64(s.out.Bytes) / 1e6 / m)
+		s.out.BenchCPU = round3(medianFloat(s.bench))
+		if e.chPID > 0 {
+			s.out.ClickHouseCPU = round3(medianFloat(s.chTimes))
+		}
 	}
 	a.ExportRatio = ratio(a.Export.RowsPerSecond, a.CSV.RowsPerSecond)
 	return nil
@@ -234,9 +242,9 @@ func writeUsers(w io.Writer, a *UsersAnchor) {
 	tw.Flush()
 	fmt.Fprintf(w, "user usage export, twelve months (%d users):\n", a.ExportRows)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "source\tmedian s\trows/s\tMB/s\tbytes\tlines\t")
+	fmt.Fprintln(tw, "source\tmedian s\trows/s\tMB/s\tbytes\tlines\tbench CPU s\tClickHouse CPU s\t")
 	for _, s := range []ExportSide{a.Export, a.CSV} {
-		fmt.Fprintf(tw, "%s\t%.3f\t%.0f\t%.2f\t%d\t%d\t\n", s.Name, s.Seconds, s.RowsPerSecond, s.MBps, s.Bytes, s.Lines)
+		fmt.Fprintf(tw, "%s\t%.3f\t%.0f\t%.2f\t%d\t%d\t%.2f\t%.2f\t\n", s.Name, s.Seconds, s.RowsPerSecond, s.MBps, s.Bytes, s.Lines, s.BenchCPU, s.ClickHouseCPU)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "service rows/s / ClickHouse's: %.3f\n", a.ExportRatio)
