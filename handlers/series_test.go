@@ -1,12 +1,18 @@
 package handlers_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/usagelens/usagelens/chschema/chtest"
+	"github.com/usagelens/usagelens/dataset"
 )
 
 const seriesPath = "/v2/clients/" + client + "/analytics/usage"
@@ -149,6 +155,34 @@ func TestActivityNotFound(t *testing.T) {
 		"granularity=monthly&start_date=2026-01-01&end_date=2026-01-31&page_size=3", "granularity=monthly&start_date=2026-01-01&end_date=2026-01-31&compare_start_date=2025-12-01"} {
 		if resp := a.get("/v2/clients/" + client + "/analytics/apps/" + appAlpha + "/activity?" + q); resp.StatusCode() != 400 {
 			t.Errorf("?%s: %d %s", q, resp.StatusCode(), resp.Body())
+		}
+	}
+}
+
+// TestSeriesNamesUsersFromTheUsersFile: group_by=user names a user by the
+// users dimension, and a user without a row by null.
+func TestSeriesNamesUsersFromTheUsersFile(t *testing.T) {
+	conn := chtest.Open(t, chtest.NewDB(t))
+	dir := writeFixture(t, nil, nil)
+	body := "client_id,user_id,display_name,email\n" + client + "," + user1 + ",Zoë Müller,zoe@example.com\n" + client + "," + user2 + ",,\n"
+	if err := os.WriteFile(filepath.Join(dir, dataset.UsersFile), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dataset.Load(context.Background(), conn, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := serveAPI(t, conn, nil)
+	for _, extra := range []string{"", "&display_all=true"} {
+		names := map[string]string{}
+		for _, d := range a.series("start_date=2026-02-01&end_date=2026-02-28&group_by=user" + extra).Data {
+			names[d.Group.ID] = "null"
+			if d.Group.Name != nil {
+				names[d.Group.ID] = *d.Group.Name
+			}
+		}
+		want := map[string]string{user1: "Zoë Müller", user2: "null", user3: "null", user4: "null"}
+		if fmt.Sprint(names) != fmt.Sprint(want) {
+			t.Errorf("group_by=user%s names %v, want %v", extra, names, want)
 		}
 	}
 }

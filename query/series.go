@@ -243,14 +243,27 @@ var seriesGroups = map[string]seriesGroup{
 		list: "SELECT toUUID('00000000-0000-0000-0000-000000000000') AS g_id, '' AS g_name", listAlways: true, allAlways: true},
 	"app": {key: "application_id", rows: usageRowsSQL, nameKey: "name_key", listAlways: true,
 		list: "SELECT app_id AS g_id, canonical_name AS g_name, name_key FROM apps FINAL WHERE client_id = toUUID(@client){{.AppFilters}}"},
-	"user": {key: "user_id", rows: usageRowsSQL, nameKey: "toString(g_id)",
-		list: `SELECT DISTINCT user_id AS g_id, '' AS g_name FROM
+	// Users are named from the users dimension ('' without a name); the
+	// list is every known user with display_all, else the period's.
+	"user": {key: "user_id", rows: usageRowsSQL, nameKey: "toString(g_id)", listAlways: true,
+		list: `SELECT g_id, ifNull(display_name, '') AS g_name FROM
         (
-            SELECT user_id FROM user_departments WHERE client_id = toUUID(@client)
-            UNION ALL
-            SELECT user_id FROM app_usage_reports WHERE client_id = toUUID(@client)
-        )
-        WHERE 1{{.UserFilters}}`},
+            SELECT DISTINCT user_id AS g_id FROM
+            (
+                {{- if .DisplayAll}}
+                SELECT user_id FROM user_departments WHERE client_id = toUUID(@client)
+                UNION ALL
+                SELECT user_id FROM app_usage_reports WHERE client_id = toUUID(@client)
+                {{- else}}
+                SELECT user_id FROM app_usage_reports WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end)
+                {{- end}}
+            )
+            WHERE 1{{.UserFilters}}
+        ) AS known
+        ANY LEFT JOIN
+        (
+            SELECT user_id AS g_id, display_name FROM users FINAL WHERE client_id = toUUID(@client)
+        ) AS named USING g_id`},
 	"department": {key: "department_id", nameKey: "toString(g_id)",
 		rows: `(
             SELECT ` + rowColumns + `, department_id
@@ -354,7 +367,7 @@ ORDER BY after_cursor DESC, sort_key {{.Dir}}, g_id {{.Dir}}
 // seriesParts are the statement's request-dependent parts: constants and
 // allowlisted names only.
 type seriesParts struct {
-	Rollups, RollupUsers                                                                      bool
+	Rollups, RollupUsers, DisplayAll                                                          bool
 	List, Join, Key, Bin, Rows, SortKey, AfterCursor, Dir, Limit                              string
 	RowFilters, AppFilters, UserFilters, DepartmentGroups, CategoryGroups, CategoryListFilter string
 }
@@ -382,7 +395,7 @@ func SeriesSQL(r *Series, src Source) Statement {
 	if src == Rollups {
 		args = append(args, monthArgs("cur", r.Period)...)
 	}
-	p := seriesParts{Rollups: src == Rollups, RollupUsers: src == Rollups && slices.Contains(r.Metrics, api.MetricUniqueUsers) || src == Rollups && r.SortBy == api.MetricUniqueUsers, Bin: seriesBinOf[r.BinSize], Key: g.key, Rows: g.rows, Dir: "ASC", AfterCursor: "1", CategoryGroups: "category_ids"}
+	p := seriesParts{DisplayAll: r.DisplayAll, Rollups: src == Rollups, RollupUsers: src == Rollups && slices.Contains(r.Metrics, api.MetricUniqueUsers) || src == Rollups && r.SortBy == api.MetricUniqueUsers, Bin: seriesBinOf[r.BinSize], Key: g.key, Rows: g.rows, Dir: "ASC", AfterCursor: "1", CategoryGroups: "category_ids"}
 	if r.Desc {
 		p.Dir = "DESC"
 	}

@@ -93,7 +93,11 @@ func (u *SeriesScan) group() *api.SeriesGroup {
 	case api.GroupNone:
 		return nil
 	case "user":
-		return &api.SeriesGroup{Type: "user", ID: u.view.UserID(u.w.id)}
+		g := &api.SeriesGroup{Type: "user", ID: u.view.UserID(u.w.id)}
+		if name := u.w.name; name != "" && !u.view.Pseudonymous() {
+			g.Name = &name
+		}
+		return g
 	case "department":
 		id := u.w.id
 		return &api.SeriesGroup{Type: "department", ID: id, Name: &id}

@@ -17,13 +17,20 @@ SELECT
     1 AS after_cursor
 FROM
 (
-    SELECT DISTINCT user_id AS g_id, '' AS g_name FROM
+    SELECT g_id, ifNull(display_name, '') AS g_name FROM
         (
-            SELECT user_id FROM user_departments WHERE client_id = toUUID(@client)
-            UNION ALL
-            SELECT user_id FROM app_usage_reports WHERE client_id = toUUID(@client)
-        )
-        WHERE 1 AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))
+            SELECT DISTINCT user_id AS g_id FROM
+            (
+                SELECT user_id FROM user_departments WHERE client_id = toUUID(@client)
+                UNION ALL
+                SELECT user_id FROM app_usage_reports WHERE client_id = toUUID(@client)
+            )
+            WHERE 1 AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))
+        ) AS known
+        ANY LEFT JOIN
+        (
+            SELECT user_id AS g_id, display_name FROM users FINAL WHERE client_id = toUUID(@client)
+        ) AS named USING g_id
 ) AS dim
 ANY LEFT JOIN
 (
