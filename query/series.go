@@ -248,7 +248,7 @@ var seriesGroups = map[string]seriesGroup{
 	"user": {key: "user_id", rows: usageRowsSQL, nameKey: "toString(g_id)", listAlways: true,
 		list: `SELECT g_id, ifNull(display_name, '') AS g_name FROM
         (
-            SELECT DISTINCT user_id AS g_id FROM
+            SELECT user_id AS g_id FROM
             (
                 {{- if .DisplayAll}}
                 SELECT user_id FROM user_departments WHERE client_id = toUUID(@client)
@@ -259,6 +259,7 @@ var seriesGroups = map[string]seriesGroup{
                 {{- end}}
             )
             WHERE 1{{.UserFilters}}
+            GROUP BY user_id
         ) AS known
         ANY LEFT JOIN
         (

@@ -19,13 +19,14 @@ FROM
 (
     SELECT g_id, ifNull(display_name, '') AS g_name FROM
         (
-            SELECT DISTINCT user_id AS g_id FROM
+            SELECT user_id AS g_id FROM
             (
                 SELECT user_id FROM user_departments WHERE client_id = toUUID(@client)
                 UNION ALL
                 SELECT user_id FROM app_usage_reports WHERE client_id = toUUID(@client)
             )
             WHERE 1 AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))
+            GROUP BY user_id
         ) AS known
         ANY LEFT JOIN
         (
