@@ -97,6 +97,22 @@ var usageSelect = func() string {
 	return strings.Join(cols, ", ")
 }()
 
+// scopeFilters narrows usage rows to apps and to the users of departments
+// (none: no condition), as conditions to append and their args.
+func scopeFilters(appIDs, departmentIDs []string) (string, []any) {
+	where := ""
+	var args []any
+	if len(appIDs) > 0 {
+		where += " AND has(arrayMap(x -> toUUID(x), @apps), application_id)"
+		args = append(args, clickhouse.Named("apps", appIDs))
+	}
+	if len(departmentIDs) > 0 {
+		where += " AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))"
+		args = append(args, clickhouse.Named("depts", departmentIDs))
+	}
+	return where, args
+}
+
 // UsageExportSQL selects the bare usage rows of the request, ordered by
 // day, then app id and user id as text (see textOrder). Names are resolved
 // in Go (UsageNames), so ClickHouse streams the rows as it would to anyone
@@ -107,15 +123,8 @@ func UsageExportSQL(r *UsageExport) Statement {
 		clickhouse.Named("start", day(r.Period.Start)),
 		clickhouse.Named("end", day(r.Period.End)),
 	}
-	where := ""
-	if len(r.AppIDs) > 0 {
-		where += " AND has(arrayMap(x -> toUUID(x), @apps), application_id)"
-		args = append(args, clickhouse.Named("apps", r.AppIDs))
-	}
-	if len(r.DepartmentIDs) > 0 {
-		where += " AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))"
-		args = append(args, clickhouse.Named("depts", r.DepartmentIDs))
-	}
+	where, scope := scopeFilters(r.AppIDs, r.DepartmentIDs)
+	args = append(args, scope...)
 	sql := "SELECT " + usageSelect + `
 FROM app_usage_reports
 WHERE client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end)` + where + `

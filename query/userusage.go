@@ -226,35 +226,23 @@ ORDER BY after_cursor DESC, sort_key {{.Dir}}, user_id {{.Dir}}
 
 type userParts struct{ Rows, Hours, Q, SortKey, AfterCursor, Dir, Limit string }
 
+// userRows are the client's usage rows of the period.
+const userRows = "client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end)"
+
 // ScopeUsersSQL lists the users with usage in r's period, apps and
 // departments: the candidates a pseudonymous q is matched against.
 func ScopeUsersSQL(r *UserUsage) Statement {
 	args := []any{clickhouse.Named("client", r.ClientID), clickhouse.Named("start", day(r.Period.Start)), clickhouse.Named("end", day(r.Period.End))}
-	where := "client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end)"
-	if len(r.AppIDs) > 0 {
-		where += " AND has(arrayMap(x -> toUUID(x), @apps), application_id)"
-		args = append(args, clickhouse.Named("apps", r.AppIDs))
-	}
-	if len(r.DepartmentIDs) > 0 {
-		where += " AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))"
-		args = append(args, clickhouse.Named("depts", r.DepartmentIDs))
-	}
-	return Statement{SQL: "SELECT DISTINCT toString(user_id) FROM app_usage_reports WHERE " + where, Args: args}
+	where, scope := scopeFilters(r.AppIDs, r.DepartmentIDs)
+	return Statement{SQL: "SELECT DISTINCT toString(user_id) FROM app_usage_reports WHERE " + userRows + where, Args: append(args, scope...)}
 }
 
 // UserUsageSQL builds the statement of a user usage request.
 func UserUsageSQL(r *UserUsage) Statement {
 	args := []any{clickhouse.Named("client", r.ClientID), clickhouse.Named("start", day(r.Period.Start)), clickhouse.Named("end", day(r.Period.End))}
-	p := userParts{SortKey: userSortColumns[r.SortBy], AfterCursor: "1", Dir: "ASC",
-		Rows: "client_id = toUUID(@client) AND activity_date >= toDate(@start) AND activity_date <= toDate(@end)"}
-	if len(r.AppIDs) > 0 {
-		p.Rows += " AND has(arrayMap(x -> toUUID(x), @apps), application_id)"
-		args = append(args, clickhouse.Named("apps", r.AppIDs))
-	}
-	if len(r.DepartmentIDs) > 0 {
-		p.Rows += " AND user_id IN (SELECT user_id FROM user_departments WHERE client_id = toUUID(@client) AND has(arrayMap(x -> toUUID(x), @depts), department_id))"
-		args = append(args, clickhouse.Named("depts", r.DepartmentIDs))
-	}
+	where, scope := scopeFilters(r.AppIDs, r.DepartmentIDs)
+	args = append(args, scope...)
+	p := userParts{SortKey: userSortColumns[r.SortBy], AfterCursor: "1", Dir: "ASC", Rows: userRows + where}
 	if r.MinMS != nil {
 		p.Hours += " AND active_ms >= toUInt64(@min_ms)"
 		args = append(args, clickhouse.Named("min_ms", *r.MinMS))
