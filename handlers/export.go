@@ -2,10 +2,10 @@ package handlers
 
 import (
 	"context"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/usagelens/usagelens/exports"
 	"github.com/usagelens/usagelens/query"
 )
 
@@ -17,66 +17,46 @@ func (s *Server) utilizationExport(rc *fasthttp.RequestCtx) {
 		s.failExport(rc, err, cancel)
 		return
 	}
-	release, err := s.admit(req.ClientID, true)
-	if err != nil {
-		s.failExport(rc, err, cancel)
-		return
-	}
-	rows, err := s.Store.Utilization(ctx, req)
-	if err != nil {
-		s.failExport(rc, err, cancel, release)
-		return
-	}
-	s.stream(rc, "export", "app-utilization-"+day(req.Period.Start)+"-to-"+day(req.Period.End)+".csv", func(out *csvOut) error {
-		defer rows.Close()
-		query.UtilizationCSVHeader(out.row)
-		for rows.Next() {
-			query.UtilizationCSV(out.row, rows.Row())
-			if err := out.rowDone(); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	}, func() { cancel(); release() })
+	s.streamExport(ctx, cancel, rc, exports.AppUtilization, req.ClientID, exports.Utilization{R: req})
 }
 
 // usageExport answers GET /v2/clients/{client_id}/analytics/usage-reports/export.
-func (s *Server) usageExport(rc *fasthttp.RequestCtx) {
+func (s *Server) usageExport(rc *fasthttp.RequestCtx) { s.parsedExport(rc, exports.UsageReports) }
+
+// userUsageExport answers GET …/users/usage/export.
+func (s *Server) userUsageExport(rc *fasthttp.RequestCtx) { s.parsedExport(rc, exports.UserUsage) }
+
+// parsedExport answers the GET route of the export named name.
+func (s *Server) parsedExport(rc *fasthttp.RequestCtx, name string) {
 	ctx, cancel := context.WithTimeout(s.requestContext(rc), s.ExportTimeout)
 	clientID, err := s.authorize(ctx, rc)
+	var req exports.Request
+	if err == nil {
+		t, _ := exports.Lookup(name)
+		req, err = t.Parse(clientID, queryValues(rc), s.Store.PseudonymKey)
+	}
 	if err != nil {
 		s.failExport(rc, err, cancel)
 		return
 	}
-	req, err := query.ParseUsageExport(clientID, queryValues(rc))
-	if err != nil {
-		s.failExport(rc, err, cancel)
-		return
-	}
+	s.streamExport(ctx, cancel, rc, name, clientID, req)
+}
+
+// streamExport admits, starts and streams a validated export; cancel ends
+// ctx, the export's.
+func (s *Server) streamExport(ctx context.Context, cancel func(), rc *fasthttp.RequestCtx, name, clientID string, req exports.Request) {
 	release, err := s.admit(clientID, true)
 	if err != nil {
 		s.failExport(rc, err, cancel)
 		return
 	}
-	rows, err := s.Store.Usage(ctx, req)
+	run, err := req.Open(ctx, s.Store)
 	if err != nil {
 		s.failExport(rc, err, cancel, release)
 		return
 	}
-	s.stream(rc, "usage_export", "usage-reports-"+day(req.Period.Start)+"-to-"+day(req.Period.End)+".csv", func(out *csvOut) error {
-		defer rows.Close()
-		rows.Header(out.row)
-		for rows.Next() {
-			if err := rows.Scan(); err != nil {
-				return err
-			}
-			rows.CSV(out.row)
-			if err := out.rowDone(); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	}, func() { cancel(); release() })
+	t, _ := exports.Lookup(name)
+	s.stream(rc, t.Kind, req.FileName(), run.Fill, func() { run.Close(); cancel(); release() })
 }
 
 // failExport answers an export that failed before its first byte, and
@@ -87,5 +67,3 @@ func (s *Server) failExport(rc *fasthttp.RequestCtx, err error, release ...func(
 	}
 	s.writeError(rc, err)
 }
-
-func day(t time.Time) string { return t.Format(time.DateOnly) }

@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
+	"github.com/usagelens/usagelens/exports"
 	"github.com/usagelens/usagelens/observability"
 	"github.com/usagelens/usagelens/observability/observabilitytest"
 )
@@ -60,18 +61,18 @@ func TestStreamedBodyIsRecordedWhenItEnds(t *testing.T) {
 	h := s.observe(func(rc *fasthttp.RequestCtx) {
 		rc.SetUserValue("client_id", "c1")
 		abort := string(rc.Path()) == "/abort"
-		s.stream(rc, "test", "t.csv", func(out *csvOut) error {
+		s.stream(rc, "test", "t.csv", func(out *exports.Out) error {
 			for i := range 7 {
 				if i == 0 || i == 6 {
-					out.row.Start()
-					out.row.Text(chunk[:len(chunk)-2]) // 998 bytes and CRLF: one chunk
-					out.row.End()
+					out.Row.Start()
+					out.Row.Text(chunk[:len(chunk)-2]) // 998 bytes and CRLF: one chunk
+					out.Row.End()
 				}
-				if err := out.rowDone(); err != nil {
+				if err := out.RowsDone(1); err != nil {
 					return err
 				}
 				if i == 0 {
-					if err := out.flush(); err != nil {
+					if err := out.Flush(); err != nil {
 						return err
 					}
 					<-release

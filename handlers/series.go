@@ -5,6 +5,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/usagelens/usagelens/exports"
 	"github.com/usagelens/usagelens/query"
 	"github.com/usagelens/usagelens/store"
 )
@@ -40,26 +41,5 @@ func (s *Server) usageSeries(rc *fasthttp.RequestCtx) {
 
 func (s *Server) seriesCSV(rc *fasthttp.RequestCtx, req *query.Series) {
 	ctx, cancel := context.WithTimeout(s.requestContext(rc), s.ExportTimeout)
-	release, err := s.admit(req.ClientID, true)
-	if err != nil {
-		s.failExport(rc, err, cancel)
-		return
-	}
-	rows, err := s.Store.Series(ctx, req)
-	if err != nil {
-		s.failExport(rc, err, cancel, release)
-		return
-	}
-	name := "usage-" + req.BinSize + "-" + day(req.Period.Start) + "-to-" + day(req.Period.End) + ".csv"
-	s.stream(rc, "series_export", name, func(out *csvOut) error {
-		defer rows.Close()
-		query.SeriesHeader(out.row, req)
-		for rows.Next() {
-			query.SeriesCSV(out.row, rows.Row())
-			if err := out.rowDone(); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	}, func() { cancel(); release() })
+	s.streamExport(ctx, cancel, rc, exports.UsageTimeseries, req.ClientID, exports.NewSeries(req))
 }

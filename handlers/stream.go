@@ -10,35 +10,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fasthttp"
 
-	"github.com/usagelens/usagelens/query"
+	"github.com/usagelens/usagelens/exports"
 )
-
-// flushAt is the buffered CSV size that makes one write (one HTTP chunk).
-const flushAt = 64 << 10
-
-// csvOut is what an export writes its rows into.
-type csvOut struct {
-	row   *query.CSVRow
-	w     io.Writer
-	rows  int
-	bytes int // CSV bytes, before any compression
-}
-
-// rowDone counts a row and passes the buffer on once it is large enough.
-func (o *csvOut) rowDone() error {
-	o.rows++
-	if len(o.row.Bytes()) >= flushAt {
-		return o.flush()
-	}
-	return nil
-}
-
-func (o *csvOut) flush() error {
-	n, err := o.w.Write(o.row.Bytes())
-	o.bytes += n
-	o.row.Reset()
-	return err
-}
 
 // csvStream is an export's body: it owns the rows' way to the client
 // (buffer, gzip, flushing), ending it early on error, and recording the
@@ -54,11 +27,11 @@ type csvStream struct {
 	s     *Server
 	kind  string
 	gzip  bool
-	fill  func(*csvOut) error
+	fill  func(*exports.Out) error
 	done  func()
 	rec   *requestRecord
 	sent  int // bytes to the connection
-	out   csvOut
+	out   *exports.Out
 	err   error
 	ended bool
 }
@@ -67,7 +40,7 @@ type csvStream struct {
 // fill writes the rows, done runs when the body is closed. Everything that
 // can fail before the first byte (validation, admission, starting the
 // query) must have happened: from here on a failure aborts the stream.
-func (s *Server) stream(rc *fasthttp.RequestCtx, kind, filename string, fill func(*csvOut) error, done func()) {
+func (s *Server) stream(rc *fasthttp.RequestCtx, kind, filename string, fill func(*exports.Out) error, done func()) {
 	rc.SetStatusCode(fasthttp.StatusOK)
 	rc.SetContentType("text/csv; charset=utf-8")
 	rc.Response.Header.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
@@ -93,18 +66,18 @@ func (cs *csvStream) Read([]byte) (int, error) {
 // WriteTo writes the whole CSV to w.
 func (cs *csvStream) WriteTo(w io.Writer) (int64, error) {
 	conn := &countingWriter{w: w}
-	cs.out = csvOut{row: query.NewCSVRow(flushAt + 4096), w: conn}
+	cs.out = exports.NewOut(conn)
 	var gz *gzip.Writer
 	var buf *bufio.Writer
 	if cs.gzip {
 		// gzip writes small pieces; each would be a chunk and a flush.
-		buf = bufio.NewWriterSize(conn, flushAt)
+		buf = bufio.NewWriterSize(conn, exports.FlushAt)
 		gz, _ = gzip.NewWriterLevel(buf, gzip.BestSpeed)
-		cs.out.w = gz
+		cs.out.W = gz
 	}
-	err := fillSafely(cs.fill, &cs.out)
+	err := fillSafely(cs.fill, cs.out)
 	if err == nil {
-		err = cs.out.flush()
+		err = cs.out.Flush()
 	}
 	if err == nil && gz != nil {
 		if err = gz.Close(); err == nil {
@@ -126,11 +99,15 @@ func (cs *csvStream) CloseWithError(err error) error {
 		cs.err = err
 	}
 	cs.done()
-	cs.rec.rows, cs.rec.bytes = cs.out.rows, cs.sent
-	cs.s.Metrics.AddExport(cs.kind, cs.out.rows, cs.out.bytes)
+	rows, csvBytes := 0, 0
+	if cs.out != nil { // nil when fasthttp never wrote the body
+		rows, csvBytes = int(cs.out.Records.Load()), cs.out.Bytes
+	}
+	cs.rec.rows, cs.rec.bytes = rows, cs.sent
+	cs.s.Metrics.AddExport(cs.kind, rows, csvBytes)
 	if cs.err != nil {
 		cs.s.Log.Warn("export aborted", slog.String("request_id", cs.rec.id), slog.String("kind", cs.kind),
-			slog.Int("rows", cs.out.rows), slog.String("error", cs.err.Error()))
+			slog.Int("rows", rows), slog.String("error", cs.err.Error()))
 	}
 	cs.s.record(cs.rec, cs.err)
 	return nil
@@ -152,7 +129,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // fillSafely turns a panic while streaming into an aborted export instead
 // of a crashed process: it runs outside the handler's recovery.
-func fillSafely(fill func(*csvOut) error, out *csvOut) (err error) {
+func fillSafely(fill func(*exports.Out) error, out *exports.Out) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic while streaming: %v", p)

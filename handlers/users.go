@@ -38,39 +38,3 @@ func (s *Server) userUsageRequest(ctx context.Context, rc *fasthttp.RequestCtx, 
 	}
 	return query.ParseUserUsage(clientID, queryValues(rc), pg, s.Store.PseudonymKey)
 }
-
-// userUsageExport answers GET …/users/usage/export.
-func (s *Server) userUsageExport(rc *fasthttp.RequestCtx) {
-	ctx, cancel := context.WithTimeout(s.requestContext(rc), s.ExportTimeout)
-	req, err := s.userUsageRequest(ctx, rc, query.Unpaged)
-	if err != nil {
-		s.failExport(rc, err, cancel)
-		return
-	}
-	release, err := s.admit(req.ClientID, true)
-	if err != nil {
-		s.failExport(rc, err, cancel)
-		return
-	}
-	view, err := s.Store.UserView(ctx, req.ClientID)
-	if err != nil {
-		s.failExport(rc, err, cancel, release)
-		return
-	}
-	rows, err := s.Store.Users(ctx, req, view)
-	if err != nil {
-		s.failExport(rc, err, cancel, release)
-		return
-	}
-	s.stream(rc, "users_export", "user-usage-"+day(req.Period.Start)+"-to-"+day(req.Period.End)+".csv", func(out *csvOut) error {
-		defer rows.Close()
-		query.UserCSVHeader(out.row)
-		for rows.Next() {
-			query.UserCSV(out.row, &rows.Row().UserUsage)
-			if err := out.rowDone(); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	}, func() { cancel(); release() })
-}

@@ -202,6 +202,9 @@ func (u *UsageScan) CSV(w *CSVRow) {
 	w.End()
 }
 
+// Date is the scanned row's day.
+func (u *UsageScan) Date() time.Time { return u.row.Date }
+
 func (u *UsageScan) date(w *CSVRow) {
 	if u.dayCell == nil || !u.row.Date.Equal(u.day) {
 		u.day, u.dayCell = u.row.Date, u.row.Date.AppendFormat(u.dayCell[:0], time.DateOnly)

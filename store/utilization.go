@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/google/uuid"
@@ -118,6 +119,9 @@ func (u *UsageRows) Scan() error {
 	}
 	return nil
 }
+
+// Date is the current row's day.
+func (u *UsageRows) Date() time.Time { return u.scan.Date() }
 
 // Header writes the CSV header.
 func (u *UsageRows) Header(w *query.CSVRow) { u.scan.Header(w) }
