@@ -16,6 +16,9 @@ const (
 	RouteAppActivity       = "/v2/clients/{client_id}/analytics/apps/{app_id}/activity"
 	RouteUserUsage         = "/v2/clients/{client_id}/analytics/users/usage"
 	RouteUserUsageExport   = RouteUserUsage + "/export"
+	RouteExports           = "/v2/clients/{client_id}/exports"
+	RouteExport            = RouteExports + "/{export_id}"
+	RouteExportDownload    = "/v2/exports/download/{token}"
 	RouteHealthz           = "/healthz"
 	RouteReadyz            = "/readyz"
 	RouteMetrics           = "/metrics"
@@ -68,6 +71,23 @@ var (
 	BinSizes      = []string{"day", "week", "month", "quarter"}
 	GroupBys      = []string{GroupNone, "app", "user", "department", "category", "vendor"}
 	Formats       = []string{"json", "csv"}
+	Compressions  = []string{CompressionNone, CompressionGzip}
+)
+
+// Compressions of an export job's file.
+const (
+	CompressionNone = "none"
+	CompressionGzip = "gzip"
+)
+
+// Statuses of an export job.
+const (
+	JobQueued    = "queued"
+	JobRunning   = "running"
+	JobSucceeded = "succeeded"
+	JobFailed    = "failed"
+	JobCancelled = "cancelled"
+	JobExpired   = "expired"
 )
 
 // GroupNone is group_by's default: one series for the whole client.

@@ -226,3 +226,48 @@ type UserUsagePage struct {
 	NextCursor *string     `json:"next_cursor"`
 	DataAsOf   *string     `json:"data_as_of"`
 }
+
+// ExportRequest is the body of POST RouteExports.
+type ExportRequest struct {
+	Type        string            `json:"type"`
+	Params      map[string]string `json:"params"`
+	Compression string            `json:"compression"`
+}
+
+// ExportProgress is how far a running export job got.
+type ExportProgress struct {
+	RecordsWritten uint64 `json:"records_written"`
+}
+
+// ExportError says why an export job failed.
+type ExportError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ExportJob is an export job, as RouteExport answers it.
+type ExportJob struct {
+	ID          string            `json:"id"`
+	Type        string            `json:"type"`
+	Status      string            `json:"status"`
+	Params      map[string]string `json:"params"`
+	Compression string            `json:"compression"`
+	CreatedAt   string            `json:"created_at"`
+	StartedAt   *string           `json:"started_at"`
+	FinishedAt  *string           `json:"finished_at"`
+	Progress    ExportProgress    `json:"progress"`
+	RecordCount *uint64           `json:"record_count"`
+	Bytes       *uint64           `json:"bytes"`
+	SHA256      *string           `json:"sha256"`
+	DateRange   *DateRange        `json:"date_range"`
+	FileName    string            `json:"file_name"`
+	DownloadURL *string           `json:"download_url"`
+	ExpiresAt   *string           `json:"expires_at"`
+	Error       *ExportError      `json:"error"`
+}
+
+// ExportJobPage is the JSON answer of GET RouteExports.
+type ExportJobPage struct {
+	Data       []ExportJob `json:"data"`
+	NextCursor *string     `json:"next_cursor"`
+}

@@ -19,15 +19,18 @@ const (
 	Unauthenticated
 	Forbidden
 	NotFound
+	Gone
 	MethodNotAllowed
 	RequestTimeout
 	BodyTooLarge
 	HeadersTooLarge
 	ResultTooLarge
+	RangeNotSatisfiable
 	TooManyRequests
 	Overloaded
 	Unavailable
 	Timeout
+	StorageFull
 )
 
 type kindInfo struct {
@@ -36,21 +39,24 @@ type kindInfo struct {
 }
 
 var kinds = map[Kind]kindInfo{
-	Internal:         {http.StatusInternalServerError, "internal"},
-	InvalidParameter: {http.StatusBadRequest, "invalid_parameter"},
-	InvalidRequest:   {http.StatusBadRequest, "invalid_request"},
-	Unauthenticated:  {http.StatusUnauthorized, "unauthenticated"},
-	Forbidden:        {http.StatusForbidden, "forbidden"},
-	NotFound:         {http.StatusNotFound, "not_found"},
-	MethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed"},
-	RequestTimeout:   {http.StatusRequestTimeout, "timeout"},
-	BodyTooLarge:     {http.StatusRequestEntityTooLarge, "request_too_large"},
-	HeadersTooLarge:  {http.StatusRequestHeaderFieldsTooLarge, "request_too_large"},
-	ResultTooLarge:   {http.StatusUnprocessableEntity, "result_too_large"},
-	TooManyRequests:  {http.StatusTooManyRequests, "too_many_requests"},
-	Overloaded:       {http.StatusServiceUnavailable, "overloaded"},
-	Unavailable:      {http.StatusServiceUnavailable, "unavailable"},
-	Timeout:          {http.StatusGatewayTimeout, "timeout"},
+	Internal:            {http.StatusInternalServerError, "internal"},
+	InvalidParameter:    {http.StatusBadRequest, "invalid_parameter"},
+	InvalidRequest:      {http.StatusBadRequest, "invalid_request"},
+	Unauthenticated:     {http.StatusUnauthorized, "unauthenticated"},
+	Forbidden:           {http.StatusForbidden, "forbidden"},
+	NotFound:            {http.StatusNotFound, "not_found"},
+	Gone:                {http.StatusGone, "gone"},
+	MethodNotAllowed:    {http.StatusMethodNotAllowed, "method_not_allowed"},
+	RequestTimeout:      {http.StatusRequestTimeout, "timeout"},
+	BodyTooLarge:        {http.StatusRequestEntityTooLarge, "request_too_large"},
+	HeadersTooLarge:     {http.StatusRequestHeaderFieldsTooLarge, "request_too_large"},
+	ResultTooLarge:      {http.StatusUnprocessableEntity, "result_too_large"},
+	RangeNotSatisfiable: {http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable"},
+	TooManyRequests:     {http.StatusTooManyRequests, "too_many_requests"},
+	Overloaded:          {http.StatusServiceUnavailable, "overloaded"},
+	Unavailable:         {http.StatusServiceUnavailable, "unavailable"},
+	Timeout:             {http.StatusGatewayTimeout, "timeout"},
+	StorageFull:         {http.StatusInsufficientStorage, "storage_full"},
 }
 
 // Status is the HTTP status and error code of a kind.

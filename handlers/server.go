@@ -15,6 +15,7 @@ import (
 	"github.com/usagelens/usagelens/api"
 	"github.com/usagelens/usagelens/auth"
 	"github.com/usagelens/usagelens/errs"
+	"github.com/usagelens/usagelens/jobs"
 	"github.com/usagelens/usagelens/observability"
 	"github.com/usagelens/usagelens/respcache"
 	"github.com/usagelens/usagelens/store"
@@ -40,6 +41,8 @@ type Config struct {
 	MetricsApart bool
 	// Cache holds rendered JSON answers; nil caches nothing.
 	Cache *respcache.Cache
+	// Jobs runs export jobs; nil leaves their routes out.
+	Jobs *jobs.Manager
 }
 
 // Server is the API's shared state.
@@ -72,6 +75,14 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET(api.RouteAppActivity, s.appActivity)
 	r.GET(api.RouteUserUsage, s.userUsage)
 	r.GET(api.RouteUserUsageExport, s.userUsageExport)
+	if s.Jobs != nil {
+		r.POST(api.RouteExports, s.submitExport)
+		r.GET(api.RouteExports, s.listExports)
+		r.GET(api.RouteExport, s.getExport)
+		r.DELETE(api.RouteExport, s.cancelExport)
+		r.GET(api.RouteExportDownload, s.download)
+		r.HEAD(api.RouteExportDownload, s.download)
+	}
 	s.routeErrors(r)
 	if s.Store != nil {
 		s.Metrics.WatchPool(s.Store.Stats)
@@ -102,6 +113,6 @@ func (s *Server) routeErrors(r *router.Router) {
 		s.writeError(rc, &errs.Error{Kind: errs.NotFound, Message: "no such route", Details: map[string]any{"path": string(rc.Path())}})
 	}
 	r.MethodNotAllowed = func(rc *fasthttp.RequestCtx) {
-		s.writeError(rc, errs.New(errs.MethodNotAllowed, "only GET is supported"))
+		s.writeError(rc, errs.New(errs.MethodNotAllowed, "this route does not take "+string(rc.Method())+"; the Allow header lists what it takes"))
 	}
 }

@@ -274,3 +274,11 @@ func (p *parser) pageSize() int {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "") == s && !strings.ContainsRune(s, 0) }
+
+// ParsePageSize reads page_size alone, for lists that take nothing else
+// but a cursor.
+func ParsePageSize(v url.Values) (int, error) {
+	p := parser{v: v}
+	n := p.pageSize()
+	return n, p.err
+}

@@ -24,7 +24,9 @@ import (
 	"github.com/usagelens/usagelens/chschema"
 	"github.com/usagelens/usagelens/chserver"
 	"github.com/usagelens/usagelens/dataset"
+	"github.com/usagelens/usagelens/exportstore"
 	"github.com/usagelens/usagelens/handlers"
+	"github.com/usagelens/usagelens/jobs"
 	"github.com/usagelens/usagelens/observability"
 	"github.com/usagelens/usagelens/respcache"
 	"github.com/usagelens/usagelens/store"
@@ -33,6 +35,10 @@ import (
 type serveConfig struct {
 	listen, dsn, dataDir, keyFile, logLevel, logFormat string
 	pseudonymKeyFile                                   string
+	exportDir, exportLinkKeyFile, instance             string
+	exportWorkers, exportJobsPerClient                 int
+	exportRetention                                    time.Duration
+	exportMaxBytes                                     int64
 	pprofListen, metricsListen                         string
 	demo, rollups                                      bool
 	queryTimeout, exportTimeout, shutdownTimeout       time.Duration
@@ -55,6 +61,14 @@ func runServe(args []string) error {
 	fs.IntVar(&c.maxConns, "clickhouse-max-conns", 32, "ClickHouse connection pool size")
 	fs.Int64Var(&c.cacheBytes, "cache-bytes", 256<<20, "bound of the in-memory response cache in bytes; 0: no cache")
 	fs.BoolVar(&c.rollups, "rollups", true, "answer from the rollups where they give the exact answer; false: always from usage rows")
+	host, _ := os.Hostname()
+	fs.StringVar(&c.exportDir, "export-dir", "", "directory of export job files, shared by the instances that serve their links; empty: <data-dir>/exports")
+	fs.StringVar(&c.exportLinkKeyFile, "export-link-key-file", "", "file holding the key that signs export download links (else USAGELENS_EXPORT_LINK_KEY, else derived from the token key)")
+	fs.IntVar(&c.exportWorkers, "export-workers", 2, "export jobs run at once by this instance")
+	fs.IntVar(&c.exportJobsPerClient, "export-jobs-per-client", 4, "queued and running export jobs one client may have on this instance; beyond them POST answers 429")
+	fs.DurationVar(&c.exportRetention, "export-retention", 24*time.Hour, "how long a finished export's file stays downloadable")
+	fs.Int64Var(&c.exportMaxBytes, "export-max-bytes", 10<<30, "bound of the export directory's files in bytes; a job that would pass it fails with storage_full")
+	fs.StringVar(&c.instance, "instance", host, "this instance's stable, unique name: at start it takes over the export jobs it left unfinished")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug | info | warn | error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json | text")
 	fs.StringVar(&c.pprofListen, "pprof-listen", "", "serve net/http/pprof on this address of its own, e.g. 127.0.0.1:6060; empty: off")
@@ -111,8 +125,23 @@ func serve(c serveConfig) error {
 			return err
 		}
 	}
+	mgr, err := exportJobs(c, st, key, log)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Recover(ctx); err != nil {
+		return fmt.Errorf("cannot take over this instance's export jobs: %w", err)
+	}
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		mgr.Run(ctx)
+	}()
+	// Deferred before the pool closes: running jobs record that they were
+	// interrupted while ClickHouse still answers.
+	defer func() { <-jobsDone }()
 	srv := handlers.New(handlers.Config{Store: st, Key: key, Log: log, Metrics: metrics, QueryTimeout: c.queryTimeout, ExportTimeout: c.exportTimeout,
-		MetricsApart: c.metricsListen != "", Cache: respcache.New(c.cacheBytes)})
+		MetricsApart: c.metricsListen != "", Cache: respcache.New(c.cacheBytes), Jobs: mgr})
 	if c.pprofListen != "" {
 		pp, err := observability.StartPprof(c.pprofListen, log)
 		if err != nil {
@@ -181,6 +210,29 @@ func serve(c serveConfig) error {
 		}
 	}
 	return nil
+}
+
+// exportJobs is the export job manager of c: files under --export-dir,
+// links signed with their own key or one derived from the token key.
+func exportJobs(c serveConfig, st *store.Store, tokenKey []byte, log *slog.Logger) (*jobs.Manager, error) {
+	dir := c.exportDir
+	if dir == "" {
+		dir = filepath.Join(c.dataDir, "exports")
+	}
+	files, err := exportstore.OpenDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	linkKey, err := auth.LoadKey(os.Getenv("USAGELENS_EXPORT_LINK_KEY"), c.exportLinkKeyFile)
+	if err != nil && (os.Getenv("USAGELENS_EXPORT_LINK_KEY") != "" || c.exportLinkKeyFile != "") {
+		return nil, err
+	}
+	if err != nil {
+		linkKey = jobs.DeriveLinkKey(tokenKey)
+	}
+	log.Info("export jobs", slog.String("dir", dir), slog.String("instance", c.instance), slog.Int("workers", c.exportWorkers))
+	return jobs.New(jobs.Config{Store: st, Files: files, LinkKey: linkKey, Instance: c.instance, Workers: c.exportWorkers,
+		PerClient: c.exportJobsPerClient, Timeout: c.exportTimeout, Retention: c.exportRetention, MaxBytes: c.exportMaxBytes, Log: log}), nil
 }
 
 // startManaged runs clickhouse-server as a child with its data under

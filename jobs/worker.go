@@ -1,0 +1,255 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/usagelens/usagelens/api"
+	"github.com/usagelens/usagelens/errs"
+	"github.com/usagelens/usagelens/exports"
+	"github.com/usagelens/usagelens/query"
+	"github.com/usagelens/usagelens/store"
+)
+
+// progressEvery is how often a running job writes its progress (its
+// heartbeat) and looks for a cancel from another instance.
+const progressEvery = time.Second
+
+// Run runs jobs and sweeps until ctx ends; running jobs are then failed
+// as interrupted. Recover first.
+func (m *Manager) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range m.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case rec := <-m.queue:
+					m.run(ctx, rec)
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		m.sweepEvery(ctx)
+	}()
+	wg.Wait()
+}
+
+// run runs one job to its end.
+func (m *Manager) run(base context.Context, rec query.JobRecord) {
+	id := rec.ID.String()
+	defer m.done(rec.ClientID.String())
+	jctx, cancel := context.WithCancelCause(store.WithRequestID(context.Background(), "job-"+id))
+	defer cancel(nil)
+	stop := context.AfterFunc(base, func() { cancel(errStopping) })
+	defer stop()
+	m.mu.Lock()
+	m.running[id] = cancel
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.running, id)
+		m.mu.Unlock()
+	}()
+	// A cancel that came while it was queued.
+	if cur, err := m.Store.Job(jctx, rec.ClientID.String(), id); err == nil && cur != nil && cur.Status != api.JobQueued {
+		return
+	}
+	rec.Status, rec.StartedMS, rec.Instance = api.JobRunning, ms(time.Now()), m.Instance
+	if err := m.save(jctx, &rec); err != nil {
+		m.Log.Warn("cannot mark export job running", slog.String("job", id), slog.String("error", err.Error()))
+	}
+	tctx, tcancel := context.WithTimeout(jctx, m.Timeout)
+	defer tcancel()
+	res, err := m.write(tctx, &rec, cancel)
+	switch cause := context.Cause(jctx); {
+	case errors.Is(cause, errCancelled):
+		m.Log.Info("export job cancelled", slog.String("job", id))
+		return // Cancel wrote the record
+	case errors.Is(cause, errStopping):
+		err = interrupted
+	case err != nil && tctx.Err() != nil:
+		err = &errs.Error{Kind: errs.Timeout, Message: fmt.Sprintf("the export did not finish within %s", m.Timeout), Cause: err}
+	}
+	if err != nil {
+		_ = m.fail(context.WithoutCancel(jctx), rec, err)
+		return
+	}
+	m.succeed(jctx, rec, res)
+}
+
+// interrupted is the error of a job its instance stopped running.
+var interrupted = interruptedBy("the service stopped while this export ran; submit it again")
+
+func interruptedBy(msg string) error { return errs.New(errs.Unavailable, msg) }
+
+// fail records rec as failed with err, in the error shape clients see,
+// and returns err.
+func (m *Manager) fail(ctx context.Context, rec query.JobRecord, err error) error {
+	e := errs.From(err)
+	_, code := errs.Status(e.Kind)
+	if e.Kind == errs.Internal {
+		m.Log.Error("export job failed", slog.String("job", rec.ID.String()), slog.String("error", err.Error()))
+	}
+	rec.Status, rec.FinishedMS, rec.ErrorCode, rec.ErrorMessage = api.JobFailed, ms(time.Now()), code, e.Message
+	if serr := m.save(ctx, &rec); serr != nil {
+		m.Log.Warn("cannot record a failed export job", slog.String("job", rec.ID.String()), slog.String("error", serr.Error()))
+	}
+	return err
+}
+
+// result is what writing a file found out.
+type result struct {
+	key                 string
+	records, bytes      uint64
+	sha256, first, last string
+}
+
+// write runs the export into a new file of the store and commits it.
+func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel context.CancelCauseFunc) (*result, error) {
+	t, ok := exports.Lookup(rec.Type)
+	if !ok {
+		return nil, fmt.Errorf("export job %s has unknown type %q", rec.ID, rec.Type)
+	}
+	var params map[string]string
+	if err := json.Unmarshal([]byte(rec.Params), &params); err != nil {
+		return nil, fmt.Errorf("export job %s has unreadable params: %w", rec.ID, err)
+	}
+	req, err := t.Parse(rec.ClientID.String(), values(params), m.Store.PseudonymKey)
+	if err != nil {
+		return nil, err
+	}
+	if m.Files.Used() >= m.MaxBytes {
+		return nil, m.full()
+	}
+	ex, err := req.Open(ctx, m.Store)
+	if err != nil {
+		return nil, err
+	}
+	defer ex.Close()
+	res := &result{key: rec.ClientID.String() + "/" + rec.ID.String() + "-" + rec.FileName}
+	f, err := m.Files.Create(res.key)
+	if err != nil {
+		return nil, err
+	}
+	sink := &fileSink{w: f, sum: sha256.New(), room: m.MaxBytes - m.Files.Used(), full: m.full}
+	out := exports.NewOut(sink)
+	var gz *gzip.Writer
+	if rec.Compression == api.CompressionGzip {
+		gz, _ = gzip.NewWriterLevel(sink, gzip.BestSpeed)
+		out.W = gz
+	}
+	stop := m.heartbeat(ctx, *rec, out, cancel)
+	err = ex.Fill(out)
+	if err == nil {
+		err = out.Flush()
+	}
+	if err == nil && gz != nil {
+		err = gz.Close()
+	}
+	stop()
+	if err == nil {
+		err = context.Cause(ctx) // a cancel after the last row
+	}
+	if err != nil {
+		f.Abort()
+		return nil, err
+	}
+	if err := f.Commit(); err != nil {
+		return nil, err
+	}
+	res.records, res.bytes = uint64(out.Records.Load()), uint64(sink.n)
+	res.sha256, res.first, res.last = hex.EncodeToString(sink.sum.Sum(nil)), out.First, out.Last
+	return res, nil
+}
+
+func (m *Manager) full() error {
+	return &errs.Error{Kind: errs.StorageFull, Message: fmt.Sprintf("the export store holds its limit of %d bytes; download and delete finished exports, or wait for them to expire", m.MaxBytes)}
+}
+
+// fileSink is the file's end of an export: it hashes and counts what is
+// stored, and refuses to grow the store past its limit.
+type fileSink struct {
+	w    io.Writer
+	sum  hash.Hash
+	n    int64
+	room int64
+	full func() error
+}
+
+func (s *fileSink) Write(p []byte) (int, error) {
+	if s.n+int64(len(p)) > s.room {
+		return 0, s.full()
+	}
+	n, err := s.w.Write(p)
+	s.sum.Write(p[:n])
+	s.n += int64(n)
+	return n, err
+}
+
+// heartbeat writes the job's progress every progressEvery until stop is
+// called, and cancels the job when its record says another instance
+// cancelled it.
+func (m *Manager) heartbeat(ctx context.Context, rec query.JobRecord, out *exports.Out, cancel context.CancelCauseFunc) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if cur, err := m.Store.Job(ctx, rec.ClientID.String(), rec.ID.String()); err == nil && cur != nil && cur.Status == api.JobCancelled {
+				cancel(errCancelled)
+				return
+			}
+			rec.RecordsWritten = uint64(out.Records.Load())
+			if err := m.save(ctx, &rec); err != nil && ctx.Err() == nil {
+				m.Log.Warn("cannot record export progress", slog.String("job", rec.ID.String()), slog.String("error", err.Error()))
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// succeed records the file; a cancel that won the race removes it again.
+func (m *Manager) succeed(ctx context.Context, rec query.JobRecord, res *result) {
+	now := time.Now()
+	rec.Status, rec.FinishedMS, rec.ExpiresMS = api.JobSucceeded, ms(now), ms(now.Add(m.Retention))
+	rec.RecordsWritten, rec.RecordCount, rec.Bytes, rec.SHA256 = res.records, res.records, res.bytes, res.sha256
+	rec.FirstDate, rec.LastDate, rec.FileKey = res.first, res.last, res.key
+	ctx = context.WithoutCancel(ctx)
+	if err := m.save(ctx, &rec); err != nil {
+		m.Log.Warn("cannot record a finished export job", slog.String("job", rec.ID.String()), slog.String("error", err.Error()))
+		_ = m.Files.Remove(res.key)
+		return
+	}
+	if cur, err := m.Store.Job(ctx, rec.ClientID.String(), rec.ID.String()); err == nil && cur != nil && cur.Status != api.JobSucceeded {
+		_ = m.Files.Remove(res.key)
+	}
+	m.Log.Info("export job succeeded", slog.String("job", rec.ID.String()), slog.Uint64("records", res.records), slog.Uint64("bytes", res.bytes))
+}
