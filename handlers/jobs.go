@@ -107,7 +107,7 @@ func (s *Server) download(rc *fasthttp.RequestCtx) {
 	h.Set("ETag", `"`+d.SHA256+`"`)
 	if sum, err := hex.DecodeString(d.SHA256); err == nil {
 		b64 := base64.StdEncoding.EncodeToString(sum)
-		h.Set("Digest", "sha-256="+b64)          // RFC 3230
+		h.Set("Digest", "sha-256="+b64)           // RFC 3230
 		h.Set("Repr-Digest", "sha-256=:"+b64+":") // RFC 9530
 	}
 	rc.SetContentType(d.ContentType)
