@@ -5,7 +5,8 @@
 // service's performance claims are ratios against: the same SQL sent
 // straight through clickhouse-go, ClickHouse's own CSV over HTTP, a
 // PostgreSQL version of the spec's "DB source" design, a net/http variant
-// of the hot path, and the service's peak RSS during large exports.
+// of the hot path, the service's peak RSS during large exports, and export
+// jobs against the streaming export of the same rows.
 package bench
 
 import (
@@ -82,7 +83,10 @@ type Config struct {
 	// cache, no rollups).
 	Variants []string
 	// Anchors switches the anchors on and off.
-	RawSQL, Export, NetHTTP, RSS, RollupSQL, CacheHit, Wrk, Users bool
+	RawSQL, Export, NetHTTP, RSS, RollupSQL, CacheHit, Wrk, Users, Jobs bool
+	// JobsNoChild leaves out the jobs anchor's part in a child `usagelens
+	// serve` (its peak RSS), which needs the usagelens binary.
+	JobsNoChild bool
 	// WrkDuration is how long each wrk run lasts (default 20s).
 	WrkDuration time.Duration
 	// Postgres runs the PostgreSQL anchor: a private cluster loaded with
@@ -211,6 +215,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Export {
 		e.log("== anchor: ClickHouse's own CSVWithNames over HTTP against /usage-reports/export")
 		if rep.Export, err = e.exportAnchor(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Jobs {
+		e.log("== anchor: usage_reports export jobs against the streaming export of the same rows")
+		if rep.Jobs, err = e.jobsAnchor(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -381,12 +391,12 @@ func (e *env) startServices() error {
 	_, _ = rand.Read(raw)
 	e.key = []byte(hex.EncodeToString(raw))
 	var err error
-	if e.main, err = e.newService(e.cfg.CacheBytes, e.cfg.Rollups); err != nil {
+	if e.main, err = e.newService(e.cfg.CacheBytes, e.cfg.Rollups, e.cfg.Jobs); err != nil {
 		return err
 	}
 	e.svc, e.uncached = e.main.client, e.main
 	if e.main.cache != nil {
-		e.uncached, err = e.newService(0, e.cfg.Rollups)
+		e.uncached, err = e.newService(0, e.cfg.Rollups, false)
 	}
 	return err
 }

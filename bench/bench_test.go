@@ -22,11 +22,12 @@ import (
 func TestMain(m *testing.M) { chtest.Main(m) }
 
 // TestBenchSmoke runs the whole harness briefly on the tiny dataset: load,
-// replay of the dashboard mix, and the raw SQL, net/http and export
-// anchors. It uses a private server because the export anchor needs the
-// server's HTTP port, which only a server of our own tells us. The RSS
-// anchor needs the usagelens binary and the PostgreSQL one a PostgreSQL
-// install; both stay out of the test suite.
+// replay of the dashboard mix, and the raw SQL, net/http, export and jobs
+// (without its child process) anchors. It uses a private server because
+// the export anchor needs the server's HTTP port, which only a server of
+// our own tells us. The RSS
+// anchor and the jobs anchor's RSS part need the usagelens binary and the
+// PostgreSQL one a PostgreSQL install; they stay out of the test suite.
 func TestBenchSmoke(t *testing.T) {
 	srv := chtest.Private(t)
 	dir := filepath.Join(t.TempDir(), "tiny")
@@ -38,7 +39,7 @@ func TestBenchSmoke(t *testing.T) {
 	rep, err := bench.Run(context.Background(), bench.Config{
 		DatasetDir: dir, Mix: bench.MixDashboard, Concurrency: 2, Duration: 2 * time.Second,
 		DSN: srv.DSN(), ClickHouseHTTP: srv.HTTPURL(), WorkDir: t.TempDir(),
-		AnchorRuns: 1, RawSQL: true, NetHTTP: true, Export: true, RollupSQL: true, CacheHit: true, Wrk: true, Users: true,
+		AnchorRuns: 1, RawSQL: true, NetHTTP: true, Export: true, RollupSQL: true, CacheHit: true, Wrk: true, Users: true, Jobs: true, JobsNoChild: true,
 		CacheBytes: 16 << 20, Rollups: true, Variants: []string{bench.VariantNoCache, bench.VariantRaw}, WrkDuration: time.Second,
 		Progress: &progress,
 	})
@@ -76,6 +77,10 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	if a := rep.Export; a == nil || a.Rows == 0 || a.Service.Lines != a.ClickHouse.Lines || a.Service.Lines < int64(a.Rows)+1 || a.Ratio <= 0 {
 		t.Errorf("export anchor = %+v", a)
+	}
+	if a := rep.Jobs; a == nil || a.Rows == 0 || len(a.Jobs) != 2 || a.Jobs[0].Records != a.Rows || a.Jobs[0].Ratio <= 0 ||
+		a.Download.Lines != a.Streaming.Lines || a.Jobs[1].Bytes == 0 || a.Jobs[1].Bytes >= a.Jobs[0].Bytes {
+		t.Errorf("jobs anchor = %+v, want both jobs of every row, the download equal to the streaming export, the gzip file smaller", a)
 	}
 	checkDashboardAnchors(t, rep)
 	if len(rep.Targets) == 0 {

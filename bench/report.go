@@ -30,6 +30,7 @@ type Report struct {
 	NetHTTP  *NetHTTPAnchor  `json:"net_http,omitempty"`
 	Export   *ExportAnchor   `json:"export,omitempty"`
 	RSS      *RSSAnchor      `json:"rss,omitempty"`
+	Jobs     *JobsAnchor     `json:"jobs,omitempty"`
 	Postgres *PostgresAnchor `json:"postgres,omitempty"`
 	Users    *UsersAnchor    `json:"users,omitempty"`
 	Targets  []Target        `json:"targets"`
@@ -215,6 +216,9 @@ func targets(r *Report) []Target {
 	if r.Users != nil {
 		ts = append(ts, usersTargets(r.Users)...)
 	}
+	if r.Jobs != nil {
+		ts = append(ts, jobsTargets(r.Jobs)...)
+	}
 	if r.RSS != nil && len(r.RSS.Exports) == 2 {
 		g := r.RSS.GrowthRatio
 		add(Target{Name: "peak RSS, larger / smaller usage export", Want: "<= 1.1", Got: g, Unit: "x", Met: g > 0 && g <= 1.1,
@@ -289,6 +293,9 @@ func (r *Report) WriteTable(w io.Writer) {
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "service / ClickHouse rows/s: %.3fx\n", a.Ratio)
+	}
+	if r.Jobs != nil {
+		writeJobs(w, r.Jobs)
 	}
 	if a := r.RSS; a != nil {
 		fmt.Fprintf(w, "\npeak RSS of a child `usagelens serve` (VmHWM), one usage export per fresh process, median of %d processes:\n", rssRepeats)

@@ -96,31 +96,44 @@ func (e *env) rssAnchor(ctx context.Context) (*RSSAnchor, error) {
 	return a, nil
 }
 
-// childExport starts `usagelens serve` against the same ClickHouse, waits
-// until it is ready, runs one usage export through it and reads the
-// process's VmHWM (peak resident set) before and after.
-func (e *env) childExport(ctx context.Context, bin, clientID string, p workload.Period, n int) (RSSExport, error) {
+// childServe is a `usagelens serve` child process against the bench's
+// ClickHouse, with a client for it; stop ends it (SIGTERM, then SIGKILL
+// after 30 s) and closes its log.
+type childServe struct {
+	pid     int
+	client  *apiClient
+	logPath string
+	stop    func()
+}
+
+// startServe starts `usagelens serve` on a free loopback port against the
+// same ClickHouse, with extra flags, logging to name.log in the work
+// directory, and waits until it is ready.
+func (e *env) startServe(ctx context.Context, bin, name string, clientIDs []string, extra ...string) (*childServe, error) {
 	port, err := freePort()
 	if err != nil {
-		return RSSExport{}, err
+		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	logPath := filepath.Join(e.work, fmt.Sprintf("serve-rss-%d.log", n))
+	logPath := filepath.Join(e.work, name+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
-		return RSSExport{}, fmt.Errorf("cannot create %s: %w", logPath, err)
+		return nil, fmt.Errorf("cannot create %s: %w", logPath, err)
 	}
-	defer logf.Close()
-	cmd := exec.Command(bin, "serve", "--clickhouse-dsn", e.dsn, "--listen", addr, "--log-level", "warn")
+	args := append([]string{"serve", "--clickhouse-dsn", e.dsn, "--listen", addr, "--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "USAGELENS_TOKEN_KEY="+string(e.key))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return RSSExport{}, fmt.Errorf("cannot start %s serve: %w", bin, err)
+		logf.Close()
+		return nil, fmt.Errorf("cannot start %s serve: %w", bin, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer func() {
+	client := newAPIClient("http://"+addr, e.key, clientIDs, 1)
+	ch := &childServe{pid: cmd.Process.Pid, client: client, logPath: logPath, stop: func() {
+		client.close()
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -128,23 +141,34 @@ func (e *env) childExport(ctx context.Context, bin, clientID string, p workload.
 			_ = cmd.Process.Kill()
 			<-exited
 		}
-	}()
-	client := newAPIClient("http://"+addr, e.key, []string{clientID}, 1)
-	defer client.close()
+		logf.Close()
+	}}
 	if err := waitReady(ctx, client, exited, logPath); err != nil {
+		ch.stop()
+		return nil, err
+	}
+	return ch, nil
+}
+
+// childExport starts `usagelens serve` against the same ClickHouse, waits
+// until it is ready, runs one usage export through it and reads the
+// process's VmHWM (peak resident set) before and after.
+func (e *env) childExport(ctx context.Context, bin, clientID string, p workload.Period, n int) (RSSExport, error) {
+	ch, err := e.startServe(ctx, bin, fmt.Sprintf("serve-rss-%d", n), []string{clientID})
+	if err != nil {
 		return RSSExport{}, err
 	}
-	pid := cmd.Process.Pid
-	idle, err := vmHWM(pid)
+	defer ch.stop()
+	idle, err := vmHWM(ch.pid)
 	if err != nil {
 		return RSSExport{}, err
 	}
 	var buf bytes.Buffer
-	d, r := client.timedGet(ctx, workload.Path(api.RouteUsageExport, clientID, p.Dates()), clientID, false, &buf)
+	d, r := ch.client.timedGet(ctx, workload.Path(api.RouteUsageExport, clientID, p.Dates()), clientID, false, &buf)
 	if f := r.failure(); f != "" {
-		return RSSExport{}, fmt.Errorf("child usage export of %s..%s: %s (log %s)", day(p.Start), day(p.End), f, logPath)
+		return RSSExport{}, fmt.Errorf("child usage export of %s..%s: %s (log %s)", day(p.Start), day(p.End), f, ch.logPath)
 	}
-	peak, err := vmHWM(pid)
+	peak, err := vmHWM(ch.pid)
 	if err != nil {
 		return RSSExport{}, err
 	}
@@ -177,12 +201,15 @@ func waitReady(ctx context.Context, c *apiClient, exited <-chan error, logPath s
 }
 
 // vmHWM reads a process's peak resident set size in MiB.
-func vmHWM(pid int) (float64, error) {
+func vmHWM(pid int) (float64, error) { return procMiB(pid, "VmHWM") }
+
+// procMiB reads a kB field of /proc/PID/status (VmHWM, VmRSS) in MiB.
+func procMiB(pid int, field string) (float64, error) {
 	path := "/proc/" + strconv.Itoa(pid) + "/status"
-	v := procField(path, "VmHWM")
+	v := procField(path, field)
 	kb, err := strconv.ParseFloat(strings.TrimSuffix(v, " kB"), 64)
 	if err != nil {
-		return 0, fmt.Errorf("cannot read VmHWM from %s (%q): %w", path, v, err)
+		return 0, fmt.Errorf("cannot read %s from %s (%q): %w", field, path, v, err)
 	}
 	return round3(kb / 1024), nil
 }

@@ -2,13 +2,19 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/usagelens/usagelens/exportstore"
 	"github.com/usagelens/usagelens/handlers"
+	"github.com/usagelens/usagelens/jobs"
 	"github.com/usagelens/usagelens/observability"
 	"github.com/usagelens/usagelens/respcache"
 	"github.com/usagelens/usagelens/store"
@@ -21,6 +27,8 @@ type service struct {
 	client *apiClient
 	// cache is the service's response cache, nil when it has none.
 	cache *respcache.Cache
+	// jobs runs its export jobs, nil when it serves none.
+	jobs *jobs.Manager
 }
 
 // Names of the replay variants: the same traffic against a fresh service
@@ -33,10 +41,12 @@ const (
 // newService serves the real API as `usagelens serve` builds it
 // (handlers.Server on fasthttp with serve's default limits, per-client
 // concurrency caps included; a response cache of cacheBytes, none for 0;
-// rollups on or off; data versions polled) on a loopback port. Its
-// request log is formatted as in production and discarded. Everything
-// stops when the run ends.
-func (e *env) newService(cacheBytes int64, rollups bool) (*service, error) {
+// rollups on or off; data versions polled) on a loopback port; with
+// withJobs it also runs export jobs as serve does (a jobs.Manager with
+// files in the work directory, taken over and run). Its request log is
+// formatted as in production and discarded. Everything stops when the run
+// ends.
+func (e *env) newService(cacheBytes int64, rollups, withJobs bool) (*service, error) {
 	metrics := observability.NewMetrics()
 	st := store.New(e.conn, metrics.ObserveQuery)
 	st.Rollups = rollups
@@ -49,8 +59,17 @@ func (e *env) newService(cacheBytes int64, rollups bool) (*service, error) {
 	go st.WatchVersions(wctx)
 	e.defer_(stop)
 	cache := respcache.New(cacheBytes)
-	srv := handlers.New(handlers.Config{Store: st, Key: e.key, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: metrics,
-		QueryTimeout: 60 * time.Second, ExportTimeout: 30 * time.Minute, Cache: cache})
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	const exportTimeout = 30 * time.Minute
+	var mgr *jobs.Manager
+	if withJobs {
+		var err error
+		if mgr, err = e.jobsManager(st, exportTimeout, log); err != nil {
+			return nil, err
+		}
+	}
+	srv := handlers.New(handlers.Config{Store: st, Key: e.key, Log: log, Metrics: metrics,
+		QueryTimeout: 60 * time.Second, ExportTimeout: exportTimeout, Cache: cache, Jobs: mgr})
 	hs := srv.NewHTTPServer(handlers.DefaultLimits(srv.ExportTimeout))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -62,10 +81,45 @@ func (e *env) newService(cacheBytes int64, rollups bool) (*service, error) {
 	for i, c := range e.clients {
 		ids[i] = c.ID
 	}
-	s := &service{desc: describeService(cacheBytes, rollups), client: newAPIClient("http://"+ln.Addr().String(), e.key, ids, e.cfg.Concurrency), cache: cache}
+	s := &service{desc: describeService(cacheBytes, rollups), client: newAPIClient("http://"+ln.Addr().String(), e.key, ids, e.cfg.Concurrency), cache: cache, jobs: mgr}
+	if mgr != nil {
+		s.desc += ", export jobs"
+	}
 	e.defer_(s.client.close)
 	e.log("service (%s) listening on %s", s.desc, ln.Addr())
 	return s, nil
+}
+
+// jobsManager is an export job manager as serve's exportJobs builds it
+// (files under a directory, links signed with a key derived from the
+// token key, serve's defaults) but with the export directory in the work
+// directory, two workers and room for many jobs of one client; it is
+// taken over (Recover) and run until the run ends.
+func (e *env) jobsManager(st *store.Store, timeout time.Duration, log *slog.Logger) (*jobs.Manager, error) {
+	dir := filepath.Join(e.work, "exports")
+	files, err := exportstore.OpenDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	mgr := jobs.New(jobs.Config{Store: st, Files: files, LinkKey: jobs.DeriveLinkKey(e.key), Instance: "bench-" + hex.EncodeToString(suffix),
+		Workers: 2, PerClient: 64, Timeout: timeout, Retention: 24 * time.Hour, MaxBytes: 10 << 30, Log: log})
+	ctx, stop := context.WithCancel(context.Background())
+	if err := mgr.Recover(ctx); err != nil {
+		stop()
+		return nil, fmt.Errorf("cannot take over the bench's export jobs: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mgr.Run(ctx)
+	}()
+	// Before the ClickHouse pool closes: running jobs record that they were
+	// interrupted.
+	e.defer_(func() { stop(); <-done; os.RemoveAll(dir) })
+	e.log("export jobs: files in %s, 2 workers", dir)
+	return mgr, nil
 }
 
 func describeService(cacheBytes int64, rollups bool) string {
@@ -88,7 +142,7 @@ func (e *env) variant(name string) (*service, error) {
 		if !e.cfg.Rollups {
 			return e.uncached, nil
 		}
-		return e.newService(0, false)
+		return e.newService(0, false, false)
 	}
 	return nil, fmt.Errorf("replay variant %q: want %s or %s", name, VariantNoCache, VariantRaw)
 }
