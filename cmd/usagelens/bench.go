@@ -15,7 +15,7 @@ import (
 	"github.com/usagelens/usagelens/dataset"
 )
 
-var benchAnchors = []string{"sql", "nethttp", "export", "rss", "rollups", "cache", "wrk", "users"}
+var benchAnchors = []string{"sql", "nethttp", "export", "rss", "rollups", "cache", "wrk", "users", "jobs"}
 
 func runBench(args []string) error {
 	fs := newFlags("bench")
@@ -64,7 +64,7 @@ func runBench(args []string) error {
 	}
 	on := func(name string) bool { return slices.Contains(strings.Split(*anchors, ","), name) }
 	c.RawSQL, c.NetHTTP, c.Export, c.RSS = on("sql"), on("nethttp"), on("export"), on("rss")
-	c.RollupSQL, c.CacheHit, c.Wrk, c.Users = on("rollups"), on("cache"), on("wrk"), on("users")
+	c.RollupSQL, c.CacheHit, c.Wrk, c.Users, c.Jobs = on("rollups"), on("cache"), on("wrk"), on("users"), on("jobs")
 	for _, v := range strings.Split(*variants, ",") {
 		if v = strings.TrimSpace(v); v != "" {
 			c.Variants = append(c.Variants, v)
