@@ -199,7 +199,7 @@ type series struct{ r *query.Series }
 func parseSeries(clientID string, v url.Values, key []byte) (Request, error) {
 	if f := v.Get(api.ParamFormat); f != "" && f != "csv" {
 		return nil, &errs.Error{Kind: errs.InvalidParameter, Message: "an export takes format=csv or no format",
-			Details: map[string]any{"parameter": api.ParamFormat, "value": f}}
+			Details: map[string]any{api.ParamFormat: f}}
 	}
 	v = cloneWith(v, api.ParamFormat, "csv")
 	r, err := query.ParseSeries(clientID, v, key)

@@ -190,7 +190,7 @@ func (a *api) get(pathQuery string, tok ...string) *fasthttp.Response {
 		a.t.Fatalf("GET %s: %v", pathQuery, err)
 	}
 	checkFastHTTP(a.t, pathQuery, resp)
-	if strings.Contains(pathQuery, "/analytics/apps/") || strings.Contains(pathQuery, "/analytics/usage?") {
+	if a.raw != nil && (strings.Contains(pathQuery, "/analytics/apps/") || strings.Contains(pathQuery, "/analytics/usage?")) {
 		a.sameThroughRawRows(pathQuery, req, resp)
 	}
 	return resp

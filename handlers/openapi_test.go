@@ -27,6 +27,7 @@ var contract = sync.OnceValues(func() (routers.Router, error) {
 	}
 	doc.Servers = openapi3.Servers{{URL: "http://usagelens"}}
 	openapi3filter.RegisterBodyDecoder("text/csv", openapi3filter.FileBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/gzip", openapi3filter.FileBodyDecoder)
 	return gorillamux.NewRouter(doc)
 })
 
@@ -36,18 +37,24 @@ var contract = sync.OnceValues(func() (routers.Router, error) {
 // must have been answered 404 or 405.
 func checkContract(t testing.TB, pathQuery string, status int, header http.Header, body []byte) {
 	t.Helper()
+	checkContractOf(t, http.MethodGet, pathQuery, status, header, body)
+}
+
+// checkContractOf is checkContract for a request of method.
+func checkContractOf(t testing.TB, method, pathQuery string, status int, header http.Header, body []byte) {
+	t.Helper()
 	router, err := contract()
 	if err != nil {
 		t.Fatalf("OpenAPI document: %v", err)
 	}
-	req, err := http.NewRequest(http.MethodGet, "http://usagelens"+pathQuery, nil)
+	req, err := http.NewRequest(method, "http://usagelens"+pathQuery, nil)
 	if err != nil {
 		return // a raw request line no client would send: nothing to look up
 	}
 	route, params, err := router.FindRoute(req)
 	if err != nil {
 		if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
-			t.Errorf("GET %s answered %d but the OpenAPI document has no route for it: %v", pathQuery, status, err)
+			t.Errorf("%s %s answered %d but the OpenAPI document has no route for it: %v", method, pathQuery, status, err)
 		}
 		return
 	}
@@ -58,18 +65,24 @@ func checkContract(t testing.TB, pathQuery string, status int, header http.Heade
 		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		t.Errorf("GET %s: the %d response does not match docs/openapi.yaml: %v\nbody: %.500s", pathQuery, status, err, body)
+		t.Errorf("%s %s: the %d response does not match docs/openapi.yaml: %v\nbody: %.500s", method, pathQuery, status, err, body)
 	}
 }
 
-// checkFastHTTP validates a fasthttp response.
+// checkFastHTTP validates a fasthttp response to a GET.
 func checkFastHTTP(t testing.TB, pathQuery string, resp *fasthttp.Response) {
+	t.Helper()
+	checkFastHTTPOf(t, http.MethodGet, pathQuery, resp)
+}
+
+// checkFastHTTPOf validates a fasthttp response to method.
+func checkFastHTTPOf(t testing.TB, method, pathQuery string, resp *fasthttp.Response) {
 	t.Helper()
 	h := http.Header{}
 	for k, v := range resp.Header.All() {
 		h.Add(string(k), string(v))
 	}
-	checkContract(t, pathQuery, resp.StatusCode(), h, resp.Body())
+	checkContractOf(t, method, pathQuery, resp.StatusCode(), h, resp.Body())
 }
 
 func TestOpenAPIIsServed(t *testing.T) {

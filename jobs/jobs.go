@@ -153,7 +153,7 @@ func decodeRequest(body []byte) (*api.ExportRequest, error) {
 	var req api.ExportRequest
 	if err := dec.Decode(&req); err != nil {
 		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			return nil, bodyErr(typeErr.Field, "", fmt.Sprintf("%s must be %s", typeErr.Field, map[bool]string{true: "a string", false: "an object of strings"}[typeErr.Field != "params"]))
 		}
 		return nil, &errs.Error{Kind: errs.InvalidRequest, Message: "the body must be a JSON object with type, params and compression: " + err.Error()}
@@ -177,7 +177,7 @@ func decodeRequest(body []byte) (*api.ExportRequest, error) {
 }
 
 func bodyErr(field, value, msg string) error {
-	return &errs.Error{Kind: errs.InvalidParameter, Message: msg, Details: map[string]any{"parameter": field, "value": value}}
+	return &errs.Error{Kind: errs.InvalidParameter, Message: msg, Details: map[string]any{field: value}}
 }
 
 func values(params map[string]string) url.Values {

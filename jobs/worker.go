@@ -149,7 +149,7 @@ func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel contex
 	if err != nil {
 		return nil, err
 	}
-	sink := &fileSink{w: f, sum: sha256.New(), room: m.MaxBytes - m.Files.Used(), full: m.full}
+	sink := &fileSink{ctx: ctx, w: f, sum: sha256.New(), room: m.MaxBytes - m.Files.Used(), full: m.full}
 	out := exports.NewOut(sink)
 	var gz *gzip.Writer
 	if rec.Compression == api.CompressionGzip {
@@ -185,8 +185,10 @@ func (m *Manager) full() error {
 }
 
 // fileSink is the file's end of an export: it hashes and counts what is
-// stored, and refuses to grow the store past its limit.
+// stored, refuses to grow the store past its limit, and stops the export
+// once its context ends (the driver still hands out the rows it holds).
 type fileSink struct {
+	ctx  context.Context
 	w    io.Writer
 	sum  hash.Hash
 	n    int64
@@ -195,6 +197,9 @@ type fileSink struct {
 }
 
 func (s *fileSink) Write(p []byte) (int, error) {
+	if s.ctx.Err() != nil {
+		return 0, context.Cause(s.ctx)
+	}
 	if s.n+int64(len(p)) > s.room {
 		return 0, s.full()
 	}
