@@ -17,8 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/usagelens/usagelens/chschema/chtest"
 	"github.com/usagelens/usagelens/jobs"
+	"github.com/usagelens/usagelens/query"
 )
 
 // newJobsAPI is the fixture served with export jobs.
@@ -568,5 +571,148 @@ func TestJobRestartMidJob(t *testing.T) {
 	files := filesUnder(t, dir)
 	if len(files) != 1 || !strings.HasSuffix(files[0], "-"+q.FileName) {
 		t.Errorf("files after the restart: %v, want the queued job's alone", files)
+	}
+}
+
+// A DELETE sent to another instance than the one running the job: that
+// instance records the cancel and kills the query by its id; the running
+// instance sees the cancel at its next progress write and stops.
+func TestJobCancelFromAnotherInstance(t *testing.T) {
+	conn := chtest.Open(t, chtest.NewDB(t))
+	loadBig(t, conn, 8000)
+	dir := t.TempDir()
+	runner := serveJobs(t, conn, dir, "test-a", 100*time.Millisecond, nil)
+	other := serveJobs(t, conn, dir, "test-b", 0, nil)
+	runner.token = mint(t, bigClient, time.Hour)
+	other.token = runner.token
+	path := "/v2/clients/" + bigClient + "/exports"
+	id := decodeJob(t, runner.do(http.MethodPost, path, `{"type":"usage_reports","params":{"start_date":"2025-01-01","end_date":"2025-12-31"}}`).Body()).ID
+	runner.awaitAt(path, id, "reporting progress", func(j jobJSON) bool { return j.Progress.RecordsWritten > 0 })
+	if resp := other.do(http.MethodDelete, path+"/"+id, ""); resp.StatusCode() != http.StatusNoContent {
+		t.Fatalf("DELETE on the other instance: %d %s", resp.StatusCode(), resp.Body())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for jobQueries(t, runner, id) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s's query still runs 10 s after another instance cancelled it", id)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	runner.stop()
+	if j := other.getAt(path, id); j.Status != "cancelled" || j.Error != nil {
+		t.Errorf("a job cancelled from another instance: %+v", j)
+	}
+	if files := filesUnder(t, dir); len(files) != 0 {
+		t.Errorf("files left: %v", files)
+	}
+}
+
+// A queued job cancelled before a worker took it never runs.
+func TestJobCancelWhileQueued(t *testing.T) {
+	conn := chtest.Open(t, chtest.NewDB(t))
+	loadFixture(t, conn)
+	loadBig(t, conn, 300)
+	a := serveJobs(t, conn, t.TempDir(), "test-a", 100*time.Millisecond, func(c *jobs.Config) { c.Workers = 1 })
+	a.token = mint(t, bigClient, time.Hour)
+	path := "/v2/clients/" + bigClient + "/exports"
+	year := `{"type":"usage_reports","params":{"start_date":"2025-01-01","end_date":"2025-12-31"}}`
+	busy := decodeJob(t, a.do(http.MethodPost, path, year).Body()).ID
+	waiting := decodeJob(t, a.do(http.MethodPost, path, year).Body()).ID
+	a.awaitAt(path, busy, "running", func(j jobJSON) bool { return j.Status == "running" })
+	if j := a.getAt(path, waiting); j.Status != "queued" {
+		t.Fatalf("the second job with one worker busy: %s", j.Status)
+	}
+	a.do(http.MethodDelete, path+"/"+waiting, "")
+	a.do(http.MethodDelete, path+"/"+busy, "")
+	a.stop()
+	if j := a.getAt(path, waiting); j.Status != "cancelled" || j.StartedAt != nil {
+		t.Errorf("a job cancelled while queued: %+v", j)
+	}
+}
+
+// A job that would pass the export store's bound fails with storage_full
+// and leaves nothing; one past the export timeout fails with timeout; a
+// service that stops records its running job as interrupted.
+func TestJobFailures(t *testing.T) {
+	conn := chtest.Open(t, chtest.NewDB(t))
+	loadFixture(t, conn)
+	loadBig(t, conn, 300)
+	year := `{"type":"usage_reports","params":{"start_date":"2025-01-01","end_date":"2025-12-31"}}`
+	path := "/v2/clients/" + bigClient + "/exports"
+	for _, c := range []struct {
+		name, code string
+		slow       time.Duration
+		tune       func(*jobs.Config)
+	}{
+		{"the store's bound", "storage_full", 0, func(c *jobs.Config) { c.MaxBytes = 1000 }},
+		{"the export timeout", "timeout", 100 * time.Millisecond, func(c *jobs.Config) { c.Timeout = 300 * time.Millisecond }},
+	} {
+		dir := t.TempDir()
+		a := serveJobs(t, conn, dir, "test-a", c.slow, c.tune)
+		a.token = mint(t, bigClient, time.Hour)
+		j := a.finishedAt(path, decodeJob(t, a.do(http.MethodPost, path, year).Body()).ID)
+		if j.Status != "failed" || j.Error == nil || j.Error.Code != c.code || j.Error.Message == "" || j.DownloadURL != nil || j.RecordCount != nil {
+			t.Errorf("%s: %+v, error %+v; want failed with %s", c.name, j, j.Error, c.code)
+		}
+		if files := filesUnder(t, dir); len(files) != 0 {
+			t.Errorf("%s: files left %v", c.name, files)
+		}
+		a.stop()
+	}
+	a := serveJobs(t, conn, t.TempDir(), "test-a", 100*time.Millisecond, nil)
+	a.token = mint(t, bigClient, time.Hour)
+	id := decodeJob(t, a.do(http.MethodPost, path, year).Body()).ID
+	a.awaitAt(path, id, "running", func(j jobJSON) bool { return j.Status == "running" })
+	a.stop()
+	if j := a.getAt(path, id); j.Status != "failed" || j.Error == nil || j.Error.Code != "unavailable" {
+		t.Errorf("a job running when the service stopped: %+v, error %+v", j, j.Error)
+	}
+}
+
+func (a *jobsAPI) finishedAt(path, id string) jobJSON {
+	a.t.Helper()
+	return a.awaitAt(path, id, "finished", func(j jobJSON) bool { return j.Status != "queued" && j.Status != "running" })
+}
+
+// The sweep removes a file once its job expires and records the job
+// expired, and fails a job whose instance stopped reporting progress.
+func TestJobSweep(t *testing.T) {
+	conn := chtest.Open(t, chtest.NewDB(t))
+	loadFixture(t, conn)
+	dir := t.TempDir()
+	a := serveJobs(t, conn, dir, "test-a", 0, func(c *jobs.Config) {
+		c.Retention, c.Sweep, c.StaleAfter = time.Second, 100*time.Millisecond, time.Second
+	})
+	j := a.finished(a.submit(`{"type":"usage_reports","params":{"start_date":"2026-02-01","end_date":"2026-02-28"}}`).ID)
+	if files := filesUnder(t, dir); len(files) != 1 {
+		t.Fatalf("files of a finished job: %v", files)
+	}
+	// A job another instance left running two minutes ago.
+	st := a.srv.Store
+	orphan := query.JobRecord{ClientID: uuid.MustParse(client), ID: uuid.New(), Version: 1 << 56, Type: "usage_reports", Params: `{}`, Compression: "none",
+		Status: "running", Instance: "gone", FileName: "usage-reports-2026-02-01-to-2026-02-28.csv", CreatedMS: uint64(time.Now().Add(-2 * time.Minute).UnixMilli())}
+	orphan.UpdatedMS = orphan.CreatedMS
+	if err := st.SaveJob(context.Background(), &orphan); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rec, err := st.Job(context.Background(), client, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status == "expired" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job is %s 10 s after it expired", rec.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if files := filesUnder(t, dir); len(files) != 0 {
+		t.Errorf("files after the expiry: %v", files)
+	}
+	if o := a.job(orphan.ID.String()); o.Status != "failed" || o.Error == nil || o.Error.Code != "unavailable" {
+		t.Errorf("a job its instance left running: %+v", o)
 	}
 }
