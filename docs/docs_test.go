@@ -11,7 +11,8 @@ func TestOpenAPIIsValid(t *testing.T) {
 		t.Fatalf("openapi %q, want 3.1", doc.OpenAPI)
 	}
 	for _, p := range []string{"/v2/clients/{client_id}/analytics/apps/utilization", "/v2/clients/{client_id}/analytics/apps/utilization/export",
-		"/v2/clients/{client_id}/analytics/usage-reports/export", "/healthz", "/readyz", "/metrics", "/openapi.json"} {
+		"/v2/clients/{client_id}/analytics/usage-reports/export",
+		"/v2/clients/{client_id}/exports", "/v2/clients/{client_id}/exports/{export_id}", "/v2/exports/download/{token}", "/healthz", "/readyz", "/metrics", "/openapi.json"} {
 		if doc.Paths.Find(p) == nil {
 			t.Errorf("no path %s", p)
 		}
