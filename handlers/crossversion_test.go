@@ -7,12 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/usagelens/usagelens/chschema"
 	"github.com/usagelens/usagelens/chschema/chtest"
 	"github.com/usagelens/usagelens/dataset"
+	"github.com/usagelens/usagelens/query"
 	"github.com/usagelens/usagelens/store"
 )
 
@@ -142,9 +146,54 @@ func TestCrossVersion(t *testing.T) {
 		}
 		requests++
 	}
+	requests += exportJobs(t, m)
 	demoQueries(t, m)
 	dumpTables(t, m)
 	t.Logf("%d API requests", requests)
+}
+
+// exportJobs writes and reads export job records as the job routes and
+// workers do (a job's versions through its states, the list's pages, the
+// sweep's and a start's reads), and returns how many statements it made.
+func exportJobs(t *testing.T, m *chtest.Mirror) int {
+	t.Helper()
+	ctx := context.Background()
+	st := store.New(m, nil)
+	ids := []string{"e0000000-0000-4000-8000-000000000001", "e0000000-0000-4000-8000-000000000002", "e0000000-0000-4000-8000-000000000003"}
+	n := 0
+	for i, id := range ids {
+		rec := query.JobRecord{ClientID: uuid.MustParse(client), ID: uuid.MustParse(id), Type: "usage_reports", Params: `{"start_date":"2026-02-01"}`,
+			Compression: "gzip", Instance: "xv", CreatedMS: uint64(1_796_000_000_000 + i), FileName: "usage-reports-2026-02-01-to-2026-02-28.csv.gz"}
+		for v, status := range []string{"queued", "running", "succeeded", "expired"}[:2+i] {
+			rec.Status, rec.Version, rec.UpdatedMS, rec.RecordsWritten = status, uint64(v)<<56|uint64(10+v), rec.CreatedMS+uint64(v), uint64(100*v)
+			if status == "succeeded" {
+				rec.RecordCount, rec.Bytes, rec.SHA256, rec.FirstDate, rec.LastDate, rec.FileKey = 200, 4096, "ab12", "2026-02-01", "2026-02-28", client+"/"+id
+			}
+			if err := st.SaveJob(ctx, &rec); err != nil {
+				t.Fatalf("SaveJob: %v", err)
+			}
+			n++
+		}
+		if got, err := st.Job(ctx, client, id); err != nil || got == nil || got.Status != []string{"running", "succeeded", "expired"}[i] {
+			t.Fatalf("Job %s: %+v, %v", id, got, err)
+		}
+		n++
+	}
+	page, err := st.Jobs(ctx, client, nil, 2)
+	if err != nil || len(page) != 3 || page[0].ID.String() != ids[2] {
+		t.Fatalf("Jobs: %d, %v", len(page), err)
+	}
+	after := &query.Cursor{Key: strconv.FormatUint(page[1].CreatedMS, 10), ID: page[1].ID.String()}
+	if rest, err := st.Jobs(ctx, client, after, 2); err != nil || len(rest) != 1 || rest[0].ID.String() != ids[0] {
+		t.Fatalf("Jobs after %s: %d, %v", after.ID, len(rest), err)
+	}
+	if open, err := st.JobsIn(ctx, "queued", "running"); err != nil || len(open) != 1 || open[0].ID.String() != ids[0] {
+		t.Fatalf("JobsIn: %d, %v", len(open), err)
+	}
+	if done, err := st.JobsIn(ctx, "succeeded", "running"); err != nil || len(done) != 2 {
+		t.Fatalf("JobsIn: %d, %v", len(done), err)
+	}
+	return n + 4
 }
 
 // seriesShapes are series requests of every group_by, bin size, filter
