@@ -176,23 +176,32 @@ func FromHeader(authorization string) (string, error) {
 // it is never a guess which key signs. The key must be at least MinKeyLen
 // bytes.
 func LoadKey(envValue, keyFile string) ([]byte, error) {
+	return KeyFrom(KeySource{What: "token signing key", Env: "USAGELENS_TOKEN_KEY", Flag: "--token-key-file"}, envValue, keyFile)
+}
+
+// KeySource names a secret and where it is set, for its errors.
+type KeySource struct{ What, Env, Flag string }
+
+// KeyFrom is LoadKey for any secret of the service: the value of src.Env
+// (envValue) or the file keyFile of src.Flag.
+func KeyFrom(src KeySource, envValue, keyFile string) ([]byte, error) {
 	var key []byte
 	switch {
 	case envValue != "" && keyFile != "":
-		return nil, errors.New("both USAGELENS_TOKEN_KEY and --token-key-file are set: use one")
+		return nil, fmt.Errorf("both %s and %s are set: use one", src.Env, src.Flag)
 	case envValue != "":
 		key = []byte(envValue)
 	case keyFile != "":
 		b, err := os.ReadFile(keyFile)
 		if err != nil {
-			return nil, fmt.Errorf("cannot read token key file: %w", err)
+			return nil, fmt.Errorf("cannot read the %s file: %w", src.What, err)
 		}
 		key = []byte(strings.TrimRight(string(b), "\r\n"))
 	default:
-		return nil, errors.New("no token signing key: set USAGELENS_TOKEN_KEY or --token-key-file")
+		return nil, fmt.Errorf("no %s: set %s or %s", src.What, src.Env, src.Flag)
 	}
-	if err := checkKeyLen(key); err != nil {
-		return nil, err
+	if len(key) < MinKeyLen {
+		return nil, fmt.Errorf("the %s is %d bytes, need at least %d (e.g. openssl rand -hex 32)", src.What, len(key), MinKeyLen)
 	}
 	return key, nil
 }

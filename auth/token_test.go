@@ -248,7 +248,7 @@ func TestLoadKeyFailure(t *testing.T) {
 		{"both", string(testKey), short, "use one"},
 		{"short env", "short", "", "5 bytes, need at least 32"},
 		{"short file", "", short, "9 bytes, need at least 32"},
-		{"missing file", "", filepath.Join(dir, "absent"), "cannot read token key file"},
+		{"missing file", "", filepath.Join(dir, "absent"), "cannot read the token signing key file"},
 	}
 	for _, tt := range tests {
 		key, err := auth.LoadKey(tt.env, tt.path)

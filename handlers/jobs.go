@@ -101,6 +101,14 @@ func (s *Server) download(rc *fasthttp.RequestCtx) {
 	}
 	size := d.Size()
 	h := &rc.Response.Header
+	start, n, partial, ok := byteRange(string(rc.Request.Header.Peek("Range")), size)
+	if !ok {
+		d.Close()
+		h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+		s.writeError(rc, &errs.Error{Kind: errs.RangeNotSatisfiable, Message: "the range is outside the file of " + strconv.FormatInt(size, 10) + " bytes",
+			Details: map[string]any{"range": string(rc.Request.Header.Peek("Range"))}})
+		return
+	}
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Content-Disposition", `attachment; filename="`+d.Name+`"`)
 	h.Set("Cache-Control", "private, no-store")
@@ -111,14 +119,6 @@ func (s *Server) download(rc *fasthttp.RequestCtx) {
 		h.Set("Repr-Digest", "sha-256=:"+b64+":") // RFC 9530
 	}
 	rc.SetContentType(d.ContentType)
-	start, n, partial, ok := byteRange(string(rc.Request.Header.Peek("Range")), size)
-	if !ok {
-		d.Close()
-		h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
-		s.writeError(rc, &errs.Error{Kind: errs.RangeNotSatisfiable, Message: "the range is outside the file of " + strconv.FormatInt(size, 10) + " bytes",
-			Details: map[string]any{"range": string(rc.Request.Header.Peek("Range"))}})
-		return
-	}
 	if partial {
 		rc.SetStatusCode(fasthttp.StatusPartialContent)
 		h.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(start+n-1, 10)+"/"+strconv.FormatInt(size, 10))

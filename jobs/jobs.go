@@ -56,6 +56,9 @@ type Config struct {
 	// that long (2 min).
 	StaleAfter time.Duration
 	Log        *slog.Logger
+	// Exported, when set, counts each job's records and CSV bytes under
+	// the kind job_<type> (the export metrics).
+	Exported func(kind string, rows, bytes int)
 }
 
 func (c *Config) defaults() {
@@ -82,6 +85,9 @@ func (c *Config) defaults() {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	if c.Exported == nil {
+		c.Exported = func(string, int, int) {}
+	}
 }
 
 // Manager accepts, runs and serves export jobs.
@@ -92,13 +98,15 @@ type Manager struct {
 	mu      sync.Mutex
 	pending map[string]int                     // client → queued and running jobs here
 	running map[string]context.CancelCauseFunc // job id → its cancel
+	dropped map[string]bool                    // queued here, then cancelled: skipped, no longer counted
 	started atomic.Bool
 }
 
 // New is a manager; Run starts its workers.
 func New(c Config) *Manager {
 	c.defaults()
-	return &Manager{Config: c, queue: make(chan query.JobRecord, c.Queue), pending: map[string]int{}, running: map[string]context.CancelCauseFunc{}}
+	return &Manager{Config: c, queue: make(chan query.JobRecord, c.Queue), pending: map[string]int{}, running: map[string]context.CancelCauseFunc{},
+		dropped: map[string]bool{}}
 }
 
 // MaxBody is the largest request body POST accepts (the HTTP server's
@@ -140,7 +148,7 @@ func (m *Manager) Submit(ctx context.Context, clientID string, body []byte) (*ap
 	case m.queue <- rec:
 	default: // admit counted the queue's room; only a race fills it
 		m.done(clientID)
-		return nil, m.fail(ctx, rec, errs.New(errs.Overloaded, "the export queue is full"))
+		return nil, m.fail(ctx, rec, &errs.Error{Kind: errs.Overloaded, RetryAfter: 30, Message: "the export queue is full; retry later"})
 	}
 	return m.view(rec, now), nil
 }
@@ -287,19 +295,20 @@ func (m *Manager) Cancel(ctx context.Context, clientID, id string) error {
 	}
 	switch rec.Status {
 	case api.JobQueued, api.JobRunning:
+		queued := rec.Status == api.JobQueued
 		rec.Status, rec.FinishedMS = api.JobCancelled, ms(time.Now())
 		if err := m.save(ctx, rec); err != nil {
 			return err
 		}
-		m.mu.Lock()
-		cancel := m.running[id]
-		m.mu.Unlock()
-		if cancel != nil {
-			cancel(errCancelled)
-		} else if rec.Instance != m.Instance {
+		if m.cancelHere(rec, queued) {
+			return nil
+		}
+		if rec.Instance != m.Instance {
 			// Another instance runs it: stop its query now; that instance
-			// sees the cancel at its next progress write.
-			return m.Store.KillJob(ctx, id)
+			// sees the cancel at its next progress write anyway.
+			if err := m.Store.KillJob(ctx, id); err != nil {
+				m.Log.Warn("cannot kill a cancelled export job's query", slog.String("job", id), slog.String("error", err.Error()))
+			}
 		}
 	case api.JobSucceeded:
 		if err := m.Files.Remove(rec.FileKey); err != nil {
@@ -309,6 +318,44 @@ func (m *Manager) Cancel(ctx context.Context, clientID, id string) error {
 		return m.save(ctx, rec)
 	}
 	return nil
+}
+
+// cancelHere stops a job this instance runs, or drops one it has queued
+// (it stops counting against the client's limit at once), and says
+// whether it did either.
+func (m *Manager) cancelHere(rec *query.JobRecord, queued bool) bool {
+	id := rec.ID.String()
+	m.mu.Lock()
+	cancel := m.running[id]
+	queuedHere := cancel == nil && queued && rec.Instance == m.Instance && !m.dropped[id]
+	if queuedHere {
+		m.dropped[id] = true
+	}
+	m.mu.Unlock()
+	switch {
+	case cancel != nil:
+		cancel(errCancelled)
+	case queuedHere:
+		m.done(rec.ClientID.String())
+	}
+	return cancel != nil || queuedHere
+}
+
+// take is a worker's turn at a job it dequeued: the job's context, now
+// registered as running here, or false when the job was cancelled while
+// queued.
+func (m *Manager) take(rec query.JobRecord) (context.Context, context.CancelCauseFunc, bool) {
+	id := rec.ID.String()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dropped[id] {
+		delete(m.dropped, id)
+		return nil, nil, false
+	}
+	// The job's id is its queries' request id: KILL QUERY finds them by it.
+	jctx, cancel := context.WithCancelCause(store.WithRequestID(context.Background(), "job-"+id))
+	m.running[id] = cancel
+	return jctx, cancel, true
 }
 
 // errCancelled and errStopping are why a job's context ends early.

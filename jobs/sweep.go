@@ -81,7 +81,9 @@ func (m *Manager) sweep(ctx context.Context, now time.Time) {
 			_ = m.fail(ctx, rec, stale)
 		}
 	}
-	if n, err := m.Files.RemoveOlder(now.Add(-m.Retention)); err != nil {
+	// Files no job offers any more (a cancel that won a race, a record that
+	// could not be written): a minute of margin past every job's expiry.
+	if n, err := m.Files.RemoveOlder(now.Add(-m.Retention - time.Minute)); err != nil {
 		m.Log.Warn("cannot sweep the export store", slog.String("error", err.Error()))
 	} else if n > 0 {
 		m.Log.Info("expired export files removed", slog.Int("files", n))

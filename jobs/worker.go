@@ -19,7 +19,6 @@ import (
 	"github.com/usagelens/usagelens/errs"
 	"github.com/usagelens/usagelens/exports"
 	"github.com/usagelens/usagelens/query"
-	"github.com/usagelens/usagelens/store"
 )
 
 // progressEvery is how often a running job writes its progress (its
@@ -39,7 +38,12 @@ func (m *Manager) Run(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case rec := <-m.queue:
-					m.run(ctx, rec)
+					if ctx.Err() != nil {
+						return // stopping: it stays queued for the next start
+					}
+					if jctx, cancel, ok := m.take(rec); ok {
+						m.run(ctx, jctx, cancel, rec)
+					}
 				}
 			}
 		}()
@@ -53,16 +57,12 @@ func (m *Manager) Run(ctx context.Context) {
 }
 
 // run runs one job to its end.
-func (m *Manager) run(base context.Context, rec query.JobRecord) {
+func (m *Manager) run(base, jctx context.Context, cancel context.CancelCauseFunc, rec query.JobRecord) {
 	id := rec.ID.String()
 	defer m.done(rec.ClientID.String())
-	jctx, cancel := context.WithCancelCause(store.WithRequestID(context.Background(), "job-"+id))
 	defer cancel(nil)
 	stop := context.AfterFunc(base, func() { cancel(errStopping) })
 	defer stop()
-	m.mu.Lock()
-	m.running[id] = cancel
-	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
 		delete(m.running, id)
@@ -79,6 +79,8 @@ func (m *Manager) run(base context.Context, rec query.JobRecord) {
 	tctx, tcancel := context.WithTimeout(jctx, m.Timeout)
 	defer tcancel()
 	res, err := m.write(tctx, &rec, cancel)
+	rec.RecordsWritten = res.records
+	m.Exported("job_"+rec.Type, int(res.records), res.csvBytes)
 	switch cause := context.Cause(jctx); {
 	case errors.Is(cause, errCancelled):
 		m.Log.Info("export job cancelled", slog.String("job", id))
@@ -115,39 +117,41 @@ func (m *Manager) fail(ctx context.Context, rec query.JobRecord, err error) erro
 	return err
 }
 
-// result is what writing a file found out.
+// result is what writing a file found out; records and csvBytes also
+// when it failed.
 type result struct {
 	key                 string
 	records, bytes      uint64
+	csvBytes            int
 	sha256, first, last string
 }
 
 // write runs the export into a new file of the store and commits it.
 func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel context.CancelCauseFunc) (*result, error) {
+	res := &result{key: rec.ClientID.String() + "/" + rec.ID.String() + "-" + rec.FileName}
 	t, ok := exports.Lookup(rec.Type)
 	if !ok {
-		return nil, fmt.Errorf("export job %s has unknown type %q", rec.ID, rec.Type)
+		return res, fmt.Errorf("export job %s has unknown type %q", rec.ID, rec.Type)
 	}
 	var params map[string]string
 	if err := json.Unmarshal([]byte(rec.Params), &params); err != nil {
-		return nil, fmt.Errorf("export job %s has unreadable params: %w", rec.ID, err)
+		return res, fmt.Errorf("export job %s has unreadable params: %w", rec.ID, err)
 	}
 	req, err := t.Parse(rec.ClientID.String(), values(params), m.Store.PseudonymKey)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	if m.Files.Used() >= m.MaxBytes {
-		return nil, m.full()
+		return res, m.full()
 	}
 	ex, err := req.Open(ctx, m.Store)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	defer ex.Close()
-	res := &result{key: rec.ClientID.String() + "/" + rec.ID.String() + "-" + rec.FileName}
 	f, err := m.Files.Create(res.key)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	sink := &fileSink{ctx: ctx, w: f, sum: sha256.New(), room: m.MaxBytes - m.Files.Used(), full: m.full}
 	out := exports.NewOut(sink)
@@ -165,17 +169,18 @@ func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel contex
 		err = gz.Close()
 	}
 	stop()
+	res.records, res.csvBytes = uint64(out.Records.Load()), out.Bytes
 	if err == nil {
 		err = context.Cause(ctx) // a cancel after the last row
 	}
 	if err != nil {
 		f.Abort()
-		return nil, err
+		return res, err
 	}
 	if err := f.Commit(); err != nil {
-		return nil, err
+		return res, err
 	}
-	res.records, res.bytes = uint64(out.Records.Load()), uint64(sink.n)
+	res.bytes = uint64(sink.n)
 	res.sha256, res.first, res.last = hex.EncodeToString(sink.sum.Sum(nil)), out.First, out.Last
 	return res, nil
 }
@@ -244,7 +249,9 @@ func (m *Manager) heartbeat(ctx context.Context, rec query.JobRecord, out *expor
 // succeed records the file; a cancel that won the race removes it again.
 func (m *Manager) succeed(ctx context.Context, rec query.JobRecord, res *result) {
 	now := time.Now()
-	rec.Status, rec.FinishedMS, rec.ExpiresMS = api.JobSucceeded, ms(now), ms(now.Add(m.Retention))
+	// Up to whole seconds: the link's expiry is in seconds and must be the same.
+	expires := now.Add(m.Retention + time.Second - 1).Truncate(time.Second)
+	rec.Status, rec.FinishedMS, rec.ExpiresMS = api.JobSucceeded, ms(now), ms(expires)
 	rec.RecordsWritten, rec.RecordCount, rec.Bytes, rec.SHA256 = res.records, res.records, res.bytes, res.sha256
 	rec.FirstDate, rec.LastDate, rec.FileKey = res.first, res.last, res.key
 	ctx = context.WithoutCancel(ctx)

@@ -125,21 +125,22 @@ func serve(c serveConfig) error {
 			return err
 		}
 	}
-	mgr, err := exportJobs(c, st, key, log)
+	mgr, err := exportJobs(c, st, key, log, metrics)
 	if err != nil {
 		return err
 	}
 	if err := mgr.Recover(ctx); err != nil {
 		return fmt.Errorf("cannot take over this instance's export jobs: %w", err)
 	}
+	jobsCtx, stopJobs := context.WithCancel(ctx)
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
-		mgr.Run(ctx)
+		mgr.Run(jobsCtx)
 	}()
 	// Deferred before the pool closes: running jobs record that they were
 	// interrupted while ClickHouse still answers.
-	defer func() { <-jobsDone }()
+	defer func() { stopJobs(); <-jobsDone }()
 	srv := handlers.New(handlers.Config{Store: st, Key: key, Log: log, Metrics: metrics, QueryTimeout: c.queryTimeout, ExportTimeout: c.exportTimeout,
 		MetricsApart: c.metricsListen != "", Cache: respcache.New(c.cacheBytes), Jobs: mgr})
 	if c.pprofListen != "" {
@@ -214,7 +215,7 @@ func serve(c serveConfig) error {
 
 // exportJobs is the export job manager of c: files under --export-dir,
 // links signed with their own key or one derived from the token key.
-func exportJobs(c serveConfig, st *store.Store, tokenKey []byte, log *slog.Logger) (*jobs.Manager, error) {
+func exportJobs(c serveConfig, st *store.Store, tokenKey []byte, log *slog.Logger, metrics *observability.Metrics) (*jobs.Manager, error) {
 	dir := c.exportDir
 	if dir == "" {
 		dir = filepath.Join(c.dataDir, "exports")
@@ -223,16 +224,16 @@ func exportJobs(c serveConfig, st *store.Store, tokenKey []byte, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	linkKey, err := auth.LoadKey(os.Getenv("USAGELENS_EXPORT_LINK_KEY"), c.exportLinkKeyFile)
-	if err != nil && (os.Getenv("USAGELENS_EXPORT_LINK_KEY") != "" || c.exportLinkKeyFile != "") {
-		return nil, err
-	}
-	if err != nil {
-		linkKey = jobs.DeriveLinkKey(tokenKey)
+	linkKey := jobs.DeriveLinkKey(tokenKey)
+	if os.Getenv(linkKeySource.Env) != "" || c.exportLinkKeyFile != "" {
+		if linkKey, err = auth.KeyFrom(linkKeySource, os.Getenv(linkKeySource.Env), c.exportLinkKeyFile); err != nil {
+			return nil, err
+		}
 	}
 	log.Info("export jobs", slog.String("dir", dir), slog.String("instance", c.instance), slog.Int("workers", c.exportWorkers))
 	return jobs.New(jobs.Config{Store: st, Files: files, LinkKey: linkKey, Instance: c.instance, Workers: c.exportWorkers,
-		PerClient: c.exportJobsPerClient, Timeout: c.exportTimeout, Retention: c.exportRetention, MaxBytes: c.exportMaxBytes, Log: log}), nil
+		PerClient: c.exportJobsPerClient, Timeout: c.exportTimeout, Retention: c.exportRetention, MaxBytes: c.exportMaxBytes, Log: log,
+		Exported: metrics.AddExport}), nil
 }
 
 // startManaged runs clickhouse-server as a child with its data under
@@ -253,7 +254,7 @@ func startManaged(ctx context.Context, dataDir string, log *slog.Logger) (*chser
 // In demo mode without one, a random key is kept in dataDir/token.key so
 // demo tokens survive restarts.
 func signingKey(c serveConfig) ([]byte, error) {
-	return configuredKey(c, "USAGELENS_TOKEN_KEY", c.keyFile, "token.key")
+	return configuredKey(c, tokenKeySource, c.keyFile, "token.key")
 }
 
 // pseudonymKey reads the pseudonym key from the environment or
@@ -263,19 +264,27 @@ func pseudonymKey(c serveConfig) ([]byte, error) {
 	if !c.demo && os.Getenv("USAGELENS_PSEUDONYM_KEY") == "" && c.pseudonymKeyFile == "" {
 		return nil, nil
 	}
-	return configuredKey(c, "USAGELENS_PSEUDONYM_KEY", c.pseudonymKeyFile, "pseudonym.key")
+	return configuredKey(c, pseudonymKeySource, c.pseudonymKeyFile, "pseudonym.key")
 }
+
+// The secrets serve reads, and where each is set.
+var (
+	tokenKeySource     = auth.KeySource{What: "token signing key", Env: "USAGELENS_TOKEN_KEY", Flag: "--token-key-file"}
+	pseudonymKeySource = auth.KeySource{What: "pseudonym key", Env: "USAGELENS_PSEUDONYM_KEY", Flag: "--pseudonym-key-file"}
+	linkKeySource      = auth.KeySource{What: "export link key", Env: "USAGELENS_EXPORT_LINK_KEY", Flag: "--export-link-key-file"}
+)
 
 // configuredKey is a secret from env or file; in demo mode without either,
 // a random one kept in dataDir/demoFile.
-func configuredKey(c serveConfig, env, file, demoFile string) ([]byte, error) {
-	key, err := auth.LoadKey(os.Getenv(env), file)
+func configuredKey(c serveConfig, src auth.KeySource, file, demoFile string) ([]byte, error) {
+	env := src.Env
+	key, err := auth.KeyFrom(src, os.Getenv(env), file)
 	if err == nil || !c.demo || os.Getenv(env) != "" || file != "" {
 		return key, err
 	}
 	path := filepath.Join(c.dataDir, demoFile)
 	if _, err := os.Stat(path); err == nil {
-		return auth.LoadKey("", path)
+		return auth.KeyFrom(src, "", path)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}
@@ -287,7 +296,7 @@ func configuredKey(c serveConfig, env, file, demoFile string) ([]byte, error) {
 	if err := os.WriteFile(path, []byte(hex.EncodeToString(raw)), 0o600); err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	return auth.LoadKey("", path)
+	return auth.KeyFrom(src, "", path)
 }
 
 // seedDemo loads the small dataset once: a database with clients already
