@@ -197,6 +197,13 @@ func TestGoldenSQL(t *testing.T) {
 	r := usageRequest(t, usageShapes["usage_period"])
 	shapes["usage_app_names"] = UsageAppNamesSQL(r)
 	shapes["usage_departments_lookup"] = UsageDepartmentsSQL(r)
+	const job = "e0000000-0000-4000-8000-000000000001"
+	shapes["job"] = JobSQL(goldenClient, job)
+	shapes["jobs_first_page"] = JobsSQL(goldenClient, nil, 50)
+	shapes["jobs_after"] = JobsSQL(goldenClient, &Cursor{Key: "1796000000000", ID: job}, 2)
+	shapes["jobs_in"] = JobsInSQL([]string{"queued", "running"})
+	shapes["job_kill"] = KillJobSQL(job)
+	shapes["job_insert"] = Statement{SQL: JobInsertSQL()}
 
 	for name, st := range shapes {
 		got := render(st)

@@ -1,0 +1,1 @@
+INSERT INTO export_jobs (client_id, job_id, version, type, params, compression, status, instance, created_ms, started_ms, finished_ms, updated_ms, expires_ms, records_written, record_count, bytes, sha256, first_date, last_date, file_name, file_key, error_code, error_message)

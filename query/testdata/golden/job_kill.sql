@@ -1,0 +1,2 @@
+KILL QUERY WHERE query_id LIKE @pattern ASYNC
+-- @pattern = "%-job-e0000000-0000-4000-8000-000000000001-%"
