@@ -14,12 +14,15 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 # named volume mounted there (docker-compose.yml's "datasets") starts as a
 # copy of it, owned by the image's user, so `seed --out /datasets/...` can
 # write.
-RUN mkdir -p /out/datasets
+RUN mkdir -p /out/datasets /out/exports
 
 # Final stage: no shell, no package manager, runs as uid 65532.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /usagelens /usagelens
 COPY --from=build --chown=65532:65532 /out/datasets /datasets
+# Export job files (serve's --export-dir), writable by the image's user.
+COPY --from=build --chown=65532:65532 /out/exports /exports
+ENV USAGELENS_EXPORT_DIR=/exports
 USER nonroot:nonroot
 EXPOSE 8080
 ENTRYPOINT ["/usagelens"]
