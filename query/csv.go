@@ -75,10 +75,22 @@ func (w *CSVRow) OptText(s *string) {
 	w.Text(*s)
 }
 
-// Raw appends a cell already encoded (see Cell).
-func (w *CSVRow) Raw(cell []byte) {
+// Cached appends a cell already encoded.
+func (w *CSVRow) Cached(c Cached) {
 	w.sep()
-	w.buf = append(w.buf, cell...)
+	w.buf = append(w.buf, c.CSV...)
+}
+
+// Decimal appends a formatted number as it is.
+func (w *CSVRow) Decimal(s string) {
+	w.sep()
+	w.buf = append(w.buf, s...)
+}
+
+// Day appends a YYYY-MM-DD day as it is.
+func (w *CSVRow) Day(s string) {
+	w.sep()
+	w.buf = append(w.buf, s...)
 }
 
 // Empty appends an empty cell.

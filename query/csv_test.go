@@ -69,7 +69,7 @@ func TestCSVRowAllocatesNothing(t *testing.T) {
 // looked up, allocates nothing per row.
 func TestUsageRowAllocatesNothing(t *testing.T) {
 	app, user := uuid.New(), uuid.New()
-	u := NewUsageScan(&UsageNames{Apps: map[uuid.UUID][]byte{app: Cell("Slack, Inc.")}, Departments: map[uuid.UUID][]byte{user: Cell("d1;d2")}})
+	u := NewUsageScan(&UsageNames{Apps: map[uuid.UUID]Cached{app: Cell("Slack, Inc.")}, Departments: map[uuid.UUID]Cached{user: Cell("d1;d2")}})
 	u.row = UsageRow{Date: time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC), AppID: app, UserID: user, ActiveMS: 12, Sessions: 3}
 	w := NewCSVRow(1 << 16)
 	u.CSV(w)

@@ -140,16 +140,16 @@ func (p *SeriesPager) Page(rowsBeforeLimit uint64, asOf *string) *api.SeriesPage
 }
 
 // SeriesHeader writes the CSV header of r.
-func SeriesHeader(w *CSVRow, r *Series) {
+func SeriesHeader(w Cells, r *Series) {
 	w.Header(append([]string{"bin_start", "bin_end", "group_type", "group_id", "group_name"}, r.Metrics...))
 }
 
 // SeriesCSV writes one group's records, a record per bin in time order.
-func SeriesCSV(w *CSVRow, row *SeriesRow) {
+func SeriesCSV(w Cells, row *SeriesRow) {
 	for _, b := range row.Bins {
 		w.Start()
-		w.Text(b.StartDate)
-		w.Text(b.EndDate)
+		w.Day(b.StartDate)
+		w.Day(b.EndDate)
 		if row.Group == nil {
 			w.Text(api.GroupNone)
 			w.Empty()

@@ -54,17 +54,10 @@ type UsageRow struct {
 // and users, not millions) instead of joined in ClickHouse for every row.
 // Each is kept as its finished CSV cell, encoded once, not once per row.
 type UsageNames struct {
-	Apps        map[uuid.UUID][]byte
-	Departments map[uuid.UUID][]byte // the user's sorted department ids, ;-separated
+	Apps        map[uuid.UUID]Cached
+	Departments map[uuid.UUID]Cached // the user's sorted department ids, ;-separated
 	// Users is how a user id is shown (a pseudonymous client's pseudonym).
 	Users *UserView
-}
-
-// Cell is s encoded as a CSV text cell, for UsageNames.
-func Cell(s string) []byte {
-	w := CSVRow{first: true}
-	w.Text(s)
-	return w.buf
 }
 
 // usageColumn is one column of the usage export: its SQL expression and
@@ -73,17 +66,17 @@ type usageColumn struct {
 	sql    string
 	dest   func(*UsageRow) any
 	header string
-	cell   func(*UsageScan, *CSVRow)
+	cell   func(*UsageScan, Cells)
 }
 
 var usageColumns = []usageColumn{
 	{"activity_date", func(u *UsageRow) any { return &u.Date }, "activity_date", (*UsageScan).date},
-	{"application_id", func(u *UsageRow) any { return &u.AppID }, "application_id", func(u *UsageScan, w *CSVRow) { w.ID(u.row.AppID) }},
+	{"application_id", func(u *UsageRow) any { return &u.AppID }, "application_id", func(u *UsageScan, w Cells) { w.ID(u.row.AppID) }},
 	{"", nil, "app_name", (*UsageScan).appName},
-	{"user_id", func(u *UsageRow) any { return &u.UserID }, "user_id", func(u *UsageScan, w *CSVRow) { w.ID(u.names.Users.UserUUID(u.row.UserID)) }},
-	{"", nil, "department_ids", func(u *UsageScan, w *CSVRow) { w.Raw(u.names.Departments[u.row.UserID]) }},
-	{"total_active_ms", func(u *UsageRow) any { return &u.ActiveMS }, "total_active_ms", func(u *UsageScan, w *CSVRow) { w.Uint(u.row.ActiveMS) }},
-	{"total_session_count", func(u *UsageRow) any { return &u.Sessions }, "total_session_count", func(u *UsageScan, w *CSVRow) { w.Uint(uint64(u.row.Sessions)) }},
+	{"user_id", func(u *UsageRow) any { return &u.UserID }, "user_id", func(u *UsageScan, w Cells) { w.ID(u.names.Users.UserUUID(u.row.UserID)) }},
+	{"", nil, "department_ids", func(u *UsageScan, w Cells) { w.Cached(u.names.Departments[u.row.UserID]) }},
+	{"total_active_ms", func(u *UsageRow) any { return &u.ActiveMS }, "total_active_ms", func(u *UsageScan, w Cells) { w.Uint(u.row.ActiveMS) }},
+	{"total_session_count", func(u *UsageRow) any { return &u.Sessions }, "total_session_count", func(u *UsageScan, w Cells) { w.Uint(uint64(u.row.Sessions)) }},
 }
 
 // usageSelect is the SELECT list of the columns read from ClickHouse.
@@ -164,9 +157,10 @@ type UsageScan struct {
 	names *UsageNames
 
 	day     time.Time
-	dayCell []byte
+	dayCell Cached
 	app     uuid.UUID
-	appCell []byte
+	appCell Cached
+	appSet  bool
 }
 
 // NewUsageScan prepares scanning UsageExportSQL's rows, resolved by names.
@@ -185,7 +179,7 @@ func NewUsageScan(names *UsageNames) *UsageScan {
 func (u *UsageScan) Dest() []any { return u.dest }
 
 // Header appends the CSV header.
-func (u *UsageScan) Header(w *CSVRow) {
+func (u *UsageScan) Header(w Cells) {
 	w.Start()
 	for _, c := range usageColumns {
 		w.Text(c.header)
@@ -194,7 +188,7 @@ func (u *UsageScan) Header(w *CSVRow) {
 }
 
 // CSV appends the scanned row.
-func (u *UsageScan) CSV(w *CSVRow) {
+func (u *UsageScan) CSV(w Cells) {
 	w.Start()
 	for i := range usageColumns {
 		usageColumns[i].cell(u, w)
@@ -205,19 +199,18 @@ func (u *UsageScan) CSV(w *CSVRow) {
 // Date is the scanned row's day.
 func (u *UsageScan) Date() time.Time { return u.row.Date }
 
-func (u *UsageScan) date(w *CSVRow) {
-	if u.dayCell == nil || !u.row.Date.Equal(u.day) {
-		u.day, u.dayCell = u.row.Date, u.row.Date.AppendFormat(u.dayCell[:0], time.DateOnly)
+func (u *UsageScan) date(w Cells) {
+	if u.dayCell.CSV == nil || !u.row.Date.Equal(u.day) {
+		u.day = u.row.Date
+		u.dayCell = Cached{CSV: u.row.Date.AppendFormat(u.dayCell.CSV[:0], time.DateOnly), Value: u.row.Date}
 	}
-	w.Raw(u.dayCell)
+	w.Cached(u.dayCell)
 }
 
-func (u *UsageScan) appName(w *CSVRow) {
-	if u.appCell == nil || u.row.AppID != u.app {
-		u.app, u.appCell = u.row.AppID, u.names.Apps[u.row.AppID]
-		if u.appCell == nil {
-			u.appCell = []byte{} // an app without a name: an empty cell, still cached
-		}
+// appName writes the app's name; an app without one is an empty cell.
+func (u *UsageScan) appName(w Cells) {
+	if !u.appSet || u.row.AppID != u.app {
+		u.app, u.appCell, u.appSet = u.row.AppID, u.names.Apps[u.row.AppID], true
 	}
-	w.Raw(u.appCell)
+	w.Cached(u.appCell)
 }

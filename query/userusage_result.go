@@ -134,22 +134,22 @@ var userCSVHeader = []string{"user_id", "display_name", "email", "department_ids
 	"active_days", "apps_used", "first_active_date", "last_active_date", "top_app_names"}
 
 // UserCSVHeader writes the export's header.
-func UserCSVHeader(w *CSVRow) { w.Header(userCSVHeader) }
+func UserCSVHeader(w Cells) { w.Header(userCSVHeader) }
 
 // UserCSV writes one row of the export.
-func UserCSV(w *CSVRow, r *api.UserUsage) {
+func UserCSV(w Cells, r *api.UserUsage) {
 	w.Start()
 	w.Text(r.User.ID)
 	w.OptText(r.User.DisplayName)
 	w.OptText(r.User.Email)
 	w.Text(strings.Join(r.User.DepartmentIDs, ";"))
 	w.Uint(r.ActiveTimeMS)
-	w.Text(centiHours(r.ActiveTimeMS))
+	w.Decimal(centiHours(r.ActiveTimeMS))
 	w.Uint(r.SessionCount)
 	w.Uint(r.ActiveDays)
 	w.Uint(r.AppsUsed)
-	w.Text(r.FirstActiveDate)
-	w.Text(r.LastActiveDate)
+	w.Day(r.FirstActiveDate)
+	w.Day(r.LastActiveDate)
 	names := make([]string, len(r.TopApps))
 	for i, a := range r.TopApps {
 		names[i] = a.Name

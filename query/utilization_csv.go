@@ -10,19 +10,19 @@ import (
 // and how a row's cell is written.
 type utilizationCSVColumn struct {
 	header string
-	cell   func(*CSVRow, *api.AppUtilization)
+	cell   func(Cells, *api.AppUtilization)
 }
 
 var utilizationCSV = func() []utilizationCSVColumn {
 	cols := []utilizationCSVColumn{
-		{"app_id", func(w *CSVRow, r *api.AppUtilization) { w.Text(r.App.ID) }},
-		{"catalog_app_id", func(w *CSVRow, r *api.AppUtilization) { w.Text(r.App.CatalogApp.ID) }},
-		{"app_name", func(w *CSVRow, r *api.AppUtilization) { w.Text(r.App.CatalogApp.CanonicalName) }},
-		{"vendor_name", func(w *CSVRow, r *api.AppUtilization) { w.Text(r.App.CatalogApp.Vendor.Name) }},
-		{"category_names", func(w *CSVRow, r *api.AppUtilization) { w.Text(categoryNames(r.App.CatalogApp.Categories)) }},
-		{"is_favorite", func(w *CSVRow, r *api.AppUtilization) { w.Bool(r.App.IsFavorite) }},
-		{"is_approved", func(w *CSVRow, r *api.AppUtilization) { w.Bool(r.App.IsApproved) }},
-		{"license_count", func(w *CSVRow, r *api.AppUtilization) {
+		{"app_id", func(w Cells, r *api.AppUtilization) { w.Text(r.App.ID) }},
+		{"catalog_app_id", func(w Cells, r *api.AppUtilization) { w.Text(r.App.CatalogApp.ID) }},
+		{"app_name", func(w Cells, r *api.AppUtilization) { w.Text(r.App.CatalogApp.CanonicalName) }},
+		{"vendor_name", func(w Cells, r *api.AppUtilization) { w.Text(r.App.CatalogApp.Vendor.Name) }},
+		{"category_names", func(w Cells, r *api.AppUtilization) { w.Text(categoryNames(r.App.CatalogApp.Categories)) }},
+		{"is_favorite", func(w Cells, r *api.AppUtilization) { w.Bool(r.App.IsFavorite) }},
+		{"is_approved", func(w Cells, r *api.AppUtilization) { w.Bool(r.App.IsApproved) }},
+		{"license_count", func(w Cells, r *api.AppUtilization) {
 			if r.App.LicenseCount == nil {
 				w.Empty()
 				return
@@ -46,13 +46,13 @@ var utilizationCSV = func() []utilizationCSVColumn {
 		}
 		of := m.of
 		cols = append(cols,
-			utilizationCSVColumn{value, func(w *CSVRow, r *api.AppUtilization) { w.OptUint(of(r).Value) }},
-			utilizationCSVColumn{m.name + "_change_pct", func(w *CSVRow, r *api.AppUtilization) { w.OptFloat(of(r).ChangePct) }},
-			utilizationCSVColumn{m.name + "_compare_value", func(w *CSVRow, r *api.AppUtilization) { w.OptUint(of(r).CompareValue) }})
+			utilizationCSVColumn{value, func(w Cells, r *api.AppUtilization) { w.OptUint(of(r).Value) }},
+			utilizationCSVColumn{m.name + "_change_pct", func(w Cells, r *api.AppUtilization) { w.OptFloat(of(r).ChangePct) }},
+			utilizationCSVColumn{m.name + "_compare_value", func(w Cells, r *api.AppUtilization) { w.OptUint(of(r).CompareValue) }})
 	}
 	return append(cols,
-		utilizationCSVColumn{"usage_level", func(w *CSVRow, r *api.AppUtilization) { w.OptText(r.UsageLevel) }},
-		utilizationCSVColumn{"risk_level", func(w *CSVRow, r *api.AppUtilization) { w.OptText(r.RiskLevel) }})
+		utilizationCSVColumn{"usage_level", func(w Cells, r *api.AppUtilization) { w.OptText(r.UsageLevel) }},
+		utilizationCSVColumn{"risk_level", func(w Cells, r *api.AppUtilization) { w.OptText(r.RiskLevel) }})
 }()
 
 // categoryNames is the export's one cell of an app's categories.
@@ -65,7 +65,7 @@ func categoryNames(cats []api.Category) string {
 }
 
 // UtilizationCSVHeader appends the export's header record.
-func UtilizationCSVHeader(w *CSVRow) {
+func UtilizationCSVHeader(w Cells) {
 	w.Start()
 	for _, c := range utilizationCSV {
 		w.Text(c.header)
@@ -74,7 +74,7 @@ func UtilizationCSVHeader(w *CSVRow) {
 }
 
 // UtilizationCSV appends one row of the export.
-func UtilizationCSV(w *CSVRow, r *api.AppUtilization) {
+func UtilizationCSV(w Cells, r *api.AppUtilization) {
 	w.Start()
 	for i := range utilizationCSV {
 		utilizationCSV[i].cell(w, r)

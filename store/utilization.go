@@ -130,13 +130,13 @@ func (u *UsageRows) Header(w *query.CSVRow) { u.scan.Header(w) }
 func (u *UsageRows) CSV(w *query.CSVRow) { u.scan.CSV(w) }
 
 // idNames reads a (UUID, text) lookup into a map of CSV cells.
-func (s *Store) idNames(ctx context.Context, kind string, st query.Statement) (map[uuid.UUID][]byte, error) {
+func (s *Store) idNames(ctx context.Context, kind string, st query.Statement) (map[uuid.UUID]query.Cached, error) {
 	rows, err := s.query(ctx, kind, st)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[uuid.UUID][]byte{}
+	out := map[uuid.UUID]query.Cached{}
 	var id uuid.UUID
 	var name string
 	for rows.Next() {
