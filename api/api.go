@@ -57,6 +57,7 @@ const (
 	ParamMetrics          = "metrics"
 	ParamDisplayAll       = "display_all"
 	ParamFormat           = "format"
+	ParamBOM              = "bom"
 	// Deprecated singular forms, merged into their plurals.
 	ParamCategoryID   = "category_id"
 	ParamVendorID     = "vendor_id"
@@ -70,8 +71,18 @@ var (
 	SortOrders    = []string{"asc", "desc"}
 	BinSizes      = []string{"day", "week", "month", "quarter"}
 	GroupBys      = []string{GroupNone, "app", "user", "department", "category", "vendor"}
-	Formats       = []string{"json", "csv"}
+	Formats       = []string{"json", FormatCSV, FormatXLSX}
+	FileFormats   = []string{FormatCSV, FormatXLSX}
 	Compressions  = []string{CompressionNone, CompressionGzip}
+)
+
+// File formats of the exports.
+const (
+	FormatCSV  = "csv"
+	FormatXLSX = "xlsx"
+	// XLSXType is the media type of an XLSX workbook; an Accept of it
+	// chooses format=xlsx.
+	XLSXType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 )
 
 // Compressions of an export job's file.

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/usagelens/usagelens/api"
-	"github.com/usagelens/usagelens/errs"
 	"github.com/usagelens/usagelens/query"
 	"github.com/usagelens/usagelens/store"
 )
@@ -28,7 +27,7 @@ type Type struct {
 
 // Request is a validated export.
 type Request interface {
-	// FileName is the CSV's name.
+	// FileName is the file's name, without its extension.
 	FileName() string
 	// Open starts the query: errors ClickHouse reports before the first row
 	// come back here, before anything is written.
@@ -79,7 +78,7 @@ func Names() []string {
 func day(t time.Time) string { return t.Format(time.DateOnly) }
 
 func fileName(prefix string, p query.Period) string {
-	return prefix + "-" + day(p.Start) + "-to-" + day(p.End) + ".csv"
+	return prefix + "-" + day(p.Start) + "-to-" + day(p.End)
 }
 
 type usage struct{ r *query.UsageExport }
@@ -194,23 +193,15 @@ func (u users) Open(ctx context.Context, st *store.Store) (*Run, error) {
 
 type series struct{ r *query.Series }
 
-// parseSeries reads the usage series as its CSV: format may be left out,
-// or csv.
+// parseSeries reads the usage series as a file (Parse took its format).
 func parseSeries(clientID string, v url.Values, key []byte) (Request, error) {
-	if f := v.Get(api.ParamFormat); f != "" && f != "csv" {
-		return nil, &errs.Error{Kind: errs.InvalidParameter, Message: "an export takes format=csv or no format",
-			Details: map[string]any{api.ParamFormat: f}}
-	}
-	v = cloneWith(v, api.ParamFormat, "csv")
+	v = cloneWith(v, api.ParamFormat, api.FormatCSV)
 	r, err := query.ParseSeries(clientID, v, key)
 	if err != nil {
 		return nil, err
 	}
 	return series{r}, nil
 }
-
-// NewSeries is the series export of a request parsed with format=csv.
-func NewSeries(r *query.Series) Request { return series{r} }
 
 func (u series) FileName() string { return fileName("usage-"+u.r.BinSize, u.r.Period) }
 

@@ -10,39 +10,88 @@ import (
 // FlushAt is the buffered CSV size that makes one write (one HTTP chunk).
 const FlushAt = 64 << 10
 
-// Out is what an export writes its rows into: a buffer passed on to W
-// once it holds FlushAt bytes.
+// bom is the UTF-8 byte order mark.
+const bom = "\xEF\xBB\xBF"
+
+// Out is what an export writes its rows into: Row takes the cells; CSV is
+// passed on to W whenever FlushAt bytes are buffered, an XLSX workbook is
+// written to W by Finish.
 type Out struct {
-	Row *query.CSVRow
-	W   io.Writer
-	// Records counts data records written to the buffer; it may be read
-	// while the export runs.
+	Row  query.Cells
+	csv  *query.CSVRow
+	xlsx *xlsxCells
+	pre  string // written before the first byte (the BOM)
+	W    io.Writer
+	// Records counts data records written; it may be read while the
+	// export runs.
 	Records atomic.Int64
-	// Bytes counts CSV bytes passed to W, before any compression.
+	// Bytes counts the bytes passed to W (before any gzip).
 	Bytes int
 	// First and Last are the earliest and latest dates the rows hold.
 	First, Last string
 }
 
-// NewOut is an Out writing to w.
-func NewOut(w io.Writer) *Out { return &Out{Row: query.NewCSVRow(FlushAt + 4096), W: w} }
+// NewOut is an Out writing f to w.
+func NewOut(w io.Writer, f Format) *Out {
+	o := &Out{W: w}
+	if f.XLSX {
+		o.xlsx = newXLSXCells()
+		o.Row = o.xlsx
+		return o
+	}
+	o.csv = query.NewCSVRow(FlushAt + 4096)
+	o.Row = o.csv
+	if f.BOM {
+		o.pre = bom
+	}
+	return o
+}
 
-// RowsDone counts n records and passes the buffer on once it is large
+// RowsDone counts n records and passes a CSV buffer on once it is large
 // enough.
 func (o *Out) RowsDone(n int) error {
 	o.Records.Add(int64(n))
-	if len(o.Row.Bytes()) >= FlushAt {
+	if o.xlsx != nil {
+		return o.xlsx.err
+	}
+	if len(o.csv.Bytes()) >= FlushAt {
 		return o.Flush()
 	}
 	return nil
 }
 
-// Flush passes the buffer on.
+// Flush passes the CSV buffer on.
 func (o *Out) Flush() error {
-	n, err := o.W.Write(o.Row.Bytes())
+	if o.pre != "" {
+		n, err := io.WriteString(o.W, o.pre)
+		o.Bytes += n
+		if o.pre = ""; err != nil {
+			return err
+		}
+	}
+	n, err := o.W.Write(o.csv.Bytes())
 	o.Bytes += n
-	o.Row.Reset()
+	o.csv.Reset()
 	return err
+}
+
+// Finish writes what is left: the CSV buffer, or the whole workbook.
+func (o *Out) Finish() error {
+	if o.xlsx == nil {
+		return o.Flush()
+	}
+	cw := &countingWriter{w: o.W}
+	err := o.xlsx.finish(cw)
+	o.Bytes += cw.n
+	return err
+}
+
+// Close lets go of what an unfinished export holds (a workbook's
+// temporary files).
+func (o *Out) Close() {
+	if o.xlsx != nil {
+		o.xlsx.close()
+	}
 }
 
 // Saw widens the date range by a row's first and last dates (YYYY-MM-DD,
@@ -54,4 +103,15 @@ func (o *Out) Saw(first, last string) {
 	if last > o.Last {
 		o.Last = last
 	}
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
 }

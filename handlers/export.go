@@ -6,18 +6,11 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/usagelens/usagelens/exports"
-	"github.com/usagelens/usagelens/query"
 )
 
 // utilizationExport answers GET /v2/clients/{client_id}/analytics/apps/utilization/export.
 func (s *Server) utilizationExport(rc *fasthttp.RequestCtx) {
-	ctx, cancel := context.WithTimeout(s.requestContext(rc), s.ExportTimeout)
-	req, err := s.utilizationRequest(ctx, rc, query.Unpaged)
-	if err != nil {
-		s.failExport(rc, err, cancel)
-		return
-	}
-	s.streamExport(ctx, cancel, rc, exports.AppUtilization, req.ClientID, exports.Utilization{R: req})
+	s.parsedExport(rc, exports.AppUtilization)
 }
 
 // usageExport answers GET /v2/clients/{client_id}/analytics/usage-reports/export.
@@ -31,20 +24,24 @@ func (s *Server) parsedExport(rc *fasthttp.RequestCtx, name string) {
 	ctx, cancel := context.WithTimeout(s.requestContext(rc), s.ExportTimeout)
 	clientID, err := s.authorize(ctx, rc)
 	var req exports.Request
+	var format exports.Format
 	if err == nil {
 		t, _ := exports.Lookup(name)
-		req, err = t.Parse(clientID, queryValues(rc), s.Store.PseudonymKey)
+		req, format, err = exports.Parse(t, clientID, queryValues(rc), s.Store.PseudonymKey, string(rc.Request.Header.Peek("Accept")))
 	}
 	if err != nil {
 		s.failExport(rc, err, cancel)
 		return
 	}
-	s.streamExport(ctx, cancel, rc, name, clientID, req)
+	if u, ok := req.(exports.Utilization); ok {
+		announceDeprecated(rc, u.R)
+	}
+	s.streamExport(ctx, cancel, rc, name, clientID, req, format)
 }
 
 // streamExport admits, starts and streams a validated export; cancel ends
 // ctx, the export's.
-func (s *Server) streamExport(ctx context.Context, cancel func(), rc *fasthttp.RequestCtx, name, clientID string, req exports.Request) {
+func (s *Server) streamExport(ctx context.Context, cancel func(), rc *fasthttp.RequestCtx, name, clientID string, req exports.Request, format exports.Format) {
 	release, err := s.admit(clientID, true)
 	if err != nil {
 		s.failExport(rc, err, cancel)
@@ -56,7 +53,7 @@ func (s *Server) streamExport(ctx context.Context, cancel func(), rc *fasthttp.R
 		return
 	}
 	t, _ := exports.Lookup(name)
-	s.stream(rc, t.Kind, req.FileName(), run.Fill, func() { run.Close(); cancel(); release() })
+	s.stream(rc, t.Kind, req.FileName(), format, run.Fill, func() { run.Close(); cancel(); release() })
 }
 
 // failExport answers an export that failed before its first byte, and

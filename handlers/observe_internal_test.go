@@ -61,7 +61,7 @@ func TestStreamedBodyIsRecordedWhenItEnds(t *testing.T) {
 	h := s.observe(func(rc *fasthttp.RequestCtx) {
 		rc.SetUserValue("client_id", "c1")
 		abort := string(rc.Path()) == "/abort"
-		s.stream(rc, "test", "t.csv", func(out *exports.Out) error {
+		s.stream(rc, "test", "t", exports.Format{}, func(out *exports.Out) error {
 			for i := range 7 {
 				if i == 0 || i == 6 {
 					out.Row.Start()

@@ -13,6 +13,10 @@ import (
 // usageSeries answers GET /v2/clients/{client_id}/analytics/usage, as
 // JSON pages or, with format=csv, one streamed file.
 func (s *Server) usageSeries(rc *fasthttp.RequestCtx) {
+	if exports.WantsFile(queryValues(rc), string(rc.Request.Header.Peek("Accept"))) {
+		s.parsedExport(rc, exports.UsageTimeseries)
+		return
+	}
 	ctx, cancel := context.WithTimeout(s.requestContext(rc), s.QueryTimeout)
 	clientID, err := s.authorize(ctx, rc)
 	var req *query.Series
@@ -24,11 +28,6 @@ func (s *Server) usageSeries(rc *fasthttp.RequestCtx) {
 		s.writeError(rc, err)
 		return
 	}
-	if req.CSV {
-		cancel()
-		s.seriesCSV(rc, req)
-		return
-	}
 	defer cancel()
 	s.answerJSON(ctx, rc, clientID, req.CacheKey(), func(ctx context.Context, v store.DataVersion) (any, int, error) {
 		page, err := s.Store.SeriesPage(ctx, req, asOf(v))
@@ -37,9 +36,4 @@ func (s *Server) usageSeries(rc *fasthttp.RequestCtx) {
 		}
 		return page, len(page.Data), nil
 	})
-}
-
-func (s *Server) seriesCSV(rc *fasthttp.RequestCtx, req *query.Series) {
-	ctx, cancel := context.WithTimeout(s.requestContext(rc), s.ExportTimeout)
-	s.streamExport(ctx, cancel, rc, exports.UsageTimeseries, req.ClientID, exports.NewSeries(req))
 }

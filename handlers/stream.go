@@ -24,29 +24,32 @@ import (
 // wrote it or not; Close then records the request and releases what the
 // export held (its slot, its query).
 type csvStream struct {
-	s     *Server
-	kind  string
-	gzip  bool
-	fill  func(*exports.Out) error
-	done  func()
-	rec   *requestRecord
-	sent  int // bytes to the connection
-	out   *exports.Out
-	err   error
-	ended bool
+	s      *Server
+	kind   string
+	format exports.Format
+	gzip   bool
+	fill   func(*exports.Out) error
+	done   func()
+	rec    *requestRecord
+	sent   int // bytes to the connection
+	out    *exports.Out
+	err    error
+	ended  bool
 }
 
-// stream answers 200 with filename's CSV and hands the body to fasthttp;
+// stream answers 200 with the file (filename, without its extension, in
+// format) and hands the body to fasthttp;
 // fill writes the rows, done runs when the body is closed. Everything that
 // can fail before the first byte (validation, admission, starting the
 // query) must have happened: from here on a failure aborts the stream.
-func (s *Server) stream(rc *fasthttp.RequestCtx, kind, filename string, fill func(*exports.Out) error, done func()) {
+func (s *Server) stream(rc *fasthttp.RequestCtx, kind, filename string, format exports.Format, fill func(*exports.Out) error, done func()) {
 	rc.SetStatusCode(fasthttp.StatusOK)
-	rc.SetContentType("text/csv; charset=utf-8")
-	rc.Response.Header.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	rc.SetContentType(format.ContentType())
+	rc.Response.Header.Set("Content-Disposition", `attachment; filename="`+filename+format.Ext()+`"`)
 	rc.Response.Header.Set("Cache-Control", "no-store")
-	cs := &csvStream{s: s, kind: kind, fill: fill, done: done, rec: recordOf(rc)}
-	if rc.Request.Header.HasAcceptEncoding("gzip") {
+	cs := &csvStream{s: s, kind: kind, format: format, fill: fill, done: done, rec: recordOf(rc)}
+	// A workbook is a zip already.
+	if !format.XLSX && rc.Request.Header.HasAcceptEncoding("gzip") {
 		rc.Response.Header.Set("Content-Encoding", "gzip")
 		rc.Response.Header.Set("Vary", "Accept-Encoding")
 		cs.gzip = true
@@ -66,7 +69,7 @@ func (cs *csvStream) Read([]byte) (int, error) {
 // WriteTo writes the whole CSV to w.
 func (cs *csvStream) WriteTo(w io.Writer) (int64, error) {
 	conn := &countingWriter{w: w}
-	cs.out = exports.NewOut(conn)
+	cs.out = exports.NewOut(conn, cs.format)
 	var gz *gzip.Writer
 	var buf *bufio.Writer
 	if cs.gzip {
@@ -77,7 +80,7 @@ func (cs *csvStream) WriteTo(w io.Writer) (int64, error) {
 	}
 	err := fillSafely(cs.fill, cs.out)
 	if err == nil {
-		err = cs.out.Flush()
+		err = cs.out.Finish()
 	}
 	if err == nil && gz != nil {
 		if err = gz.Close(); err == nil {
@@ -102,6 +105,7 @@ func (cs *csvStream) CloseWithError(err error) error {
 	rows, csvBytes := 0, 0
 	if cs.out != nil { // nil when fasthttp never wrote the body
 		rows, csvBytes = int(cs.out.Records.Load()), cs.out.Bytes
+		cs.out.Close()
 	}
 	cs.rec.rows, cs.rec.bytes = rows, cs.sent
 	cs.s.Metrics.AddExport(cs.kind, rows, csvBytes)

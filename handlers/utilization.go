@@ -49,11 +49,17 @@ func (s *Server) utilizationRequest(ctx context.Context, rc *fasthttp.RequestCtx
 	if err != nil {
 		return nil, err
 	}
+	announceDeprecated(rc, req)
+	return req, nil
+}
+
+// announceDeprecated names the deprecated aliases a request used in a
+// Deprecation header.
+func announceDeprecated(rc *fasthttp.RequestCtx, req *query.Utilization) {
 	if len(req.DeprecatedAliases) > 0 {
 		rc.Response.Header.Set("Deprecation", "true")
 		rc.Response.Header.Set("Warning", `299 - "deprecated parameters `+strings.Join(req.DeprecatedAliases, ", ")+`: use the plural forms"`)
 	}
-	return req, nil
 }
 
 func queryValues(rc *fasthttp.RequestCtx) url.Values {

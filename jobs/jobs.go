@@ -124,14 +124,14 @@ func (m *Manager) Submit(ctx context.Context, clientID string, body []byte) (*ap
 	if !ok {
 		return nil, bodyErr("type", req.Type, fmt.Sprintf("type must be one of %v", exports.Names()))
 	}
-	ex, err := t.Parse(clientID, values(req.Params), m.Store.PseudonymKey)
+	ex, format, err := exports.Parse(t, clientID, values(req.Params), m.Store.PseudonymKey, "")
 	if err != nil {
 		return nil, err
 	}
 	params, _ := json.Marshal(req.Params)
 	now := time.Now()
 	id := uuid.New()
-	name := ex.FileName()
+	name := ex.FileName() + format.Ext()
 	if req.Compression == api.CompressionGzip {
 		name += ".gz"
 	}

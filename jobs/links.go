@@ -15,6 +15,7 @@ import (
 
 	"github.com/usagelens/usagelens/api"
 	"github.com/usagelens/usagelens/errs"
+	"github.com/usagelens/usagelens/exports"
 	"github.com/usagelens/usagelens/exportstore"
 )
 
@@ -78,11 +79,7 @@ func (m *Manager) Open(ctx context.Context, token string, now time.Time) (*Downl
 	if err != nil {
 		return nil, fmt.Errorf("cannot open export file %s: %w", rec.FileKey, err)
 	}
-	ct := "text/csv; charset=utf-8"
-	if rec.Compression == api.CompressionGzip {
-		ct = "application/gzip"
-	}
-	return &Download{File: f, Name: rec.FileName, SHA256: rec.SHA256, ContentType: ct}, nil
+	return &Download{File: f, Name: rec.FileName, SHA256: rec.SHA256, ContentType: exports.ContentTypeOf(rec.FileName)}, nil
 }
 
 // DeriveLinkKey is the link key of a deployment that configures none: an

@@ -137,7 +137,7 @@ func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel contex
 	if err := json.Unmarshal([]byte(rec.Params), &params); err != nil {
 		return res, fmt.Errorf("export job %s has unreadable params: %w", rec.ID, err)
 	}
-	req, err := t.Parse(rec.ClientID.String(), values(params), m.Store.PseudonymKey)
+	req, format, err := exports.Parse(t, rec.ClientID.String(), values(params), m.Store.PseudonymKey, "")
 	if err != nil {
 		return res, err
 	}
@@ -154,7 +154,8 @@ func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel contex
 		return res, err
 	}
 	sink := &fileSink{ctx: ctx, w: f, sum: sha256.New(), room: m.MaxBytes - m.Files.Used(), full: m.full}
-	out := exports.NewOut(sink)
+	out := exports.NewOut(sink, format)
+	defer out.Close()
 	var gz *gzip.Writer
 	if rec.Compression == api.CompressionGzip {
 		gz, _ = gzip.NewWriterLevel(sink, gzip.BestSpeed)
@@ -163,7 +164,7 @@ func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel contex
 	stop := m.heartbeat(ctx, *rec, out, cancel)
 	err = ex.Fill(out)
 	if err == nil {
-		err = out.Flush()
+		err = out.Finish()
 	}
 	if err == nil && gz != nil {
 		err = gz.Close()

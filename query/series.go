@@ -66,7 +66,7 @@ func ParseSeries(clientID string, v url.Values, cursorKey []byte) (*Series, erro
 	}
 	r.SortBy = p.enum(api.ParamSortBy, append([]string{api.SeriesSortName}, api.SeriesMetrics...), def)
 	r.Desc = p.enum(api.ParamSortOrder, api.SortOrders, "desc") == "desc"
-	r.CSV = p.enum(api.ParamFormat, api.Formats, "json") == "csv"
+	r.CSV = p.enum(api.ParamFormat, api.Formats, "json") != "json" // a file
 	if r.CSV {
 		for _, name := range []string{api.ParamPageSize, api.ParamCursor} {
 			if v.Has(name) {

@@ -124,10 +124,10 @@ func (u *UsageRows) Scan() error {
 func (u *UsageRows) Date() time.Time { return u.scan.Date() }
 
 // Header writes the CSV header.
-func (u *UsageRows) Header(w *query.CSVRow) { u.scan.Header(w) }
+func (u *UsageRows) Header(w query.Cells) { u.scan.Header(w) }
 
 // CSV writes the current row.
-func (u *UsageRows) CSV(w *query.CSVRow) { u.scan.CSV(w) }
+func (u *UsageRows) CSV(w query.Cells) { u.scan.CSV(w) }
 
 // idNames reads a (UUID, text) lookup into a map of CSV cells.
 func (s *Store) idNames(ctx context.Context, kind string, st query.Statement) (map[uuid.UUID]query.Cached, error) {
