@@ -32,6 +32,9 @@ type xlsxCells struct {
 	err         error
 }
 
+// sheetRows is the most rows a sheet holds, its header among them.
+var sheetRows = excelize.TotalRows
+
 func newXLSXCells() *xlsxCells {
 	x := &xlsxCells{f: excelize.NewFile()}
 	x.bold, x.err = x.f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
@@ -82,15 +85,23 @@ func (x *xlsxCells) nextSheet() {
 	x.err = x.sw.SetRow("A1", x.header)
 }
 
-// Header starts the workbook with its header row.
+// Header writes the header row.
 func (x *xlsxCells) Header(names []string) {
+	x.Start()
 	for _, n := range names {
-		x.header = append(x.header, excelize.Cell{StyleID: x.bold, Value: n})
-		x.widths = append(x.widths, columnWidth(n))
+		x.Text(n)
 	}
-	if x.err == nil {
-		x.nextSheet()
+	x.End()
+}
+
+// startWith starts the workbook with the first record, its header.
+func (x *xlsxCells) startWith(names []any) {
+	for _, n := range names {
+		name, _ := n.(string)
+		x.header = append(x.header, excelize.Cell{StyleID: x.bold, Value: name})
+		x.widths = append(x.widths, columnWidth(name))
 	}
+	x.nextSheet()
 }
 
 // columnWidth is a width that shows a column's values whole: ids are
@@ -115,10 +126,10 @@ func (x *xlsxCells) End() {
 		return
 	}
 	if x.sw == nil {
-		x.err = fmt.Errorf("an XLSX export wrote a row before its header")
+		x.startWith(x.vals)
 		return
 	}
-	if x.row == excelize.TotalRows {
+	if x.row == sheetRows {
 		if x.nextSheet(); x.err != nil {
 			return
 		}
@@ -128,19 +139,27 @@ func (x *xlsxCells) End() {
 }
 
 func (x *xlsxCells) add(v any)        { x.vals = append(x.vals, v) }
-func (x *xlsxCells) Text(s string)    { x.add(s) }
 func (x *xlsxCells) Empty()           { x.add(nil) }
 func (x *xlsxCells) Uint(n uint64)    { x.add(n) }
 func (x *xlsxCells) Bool(b bool)      { x.add(b) }
 func (x *xlsxCells) ID(u uuid.UUID)   { x.add(u.String()) }
 func (x *xlsxCells) Date(t time.Time) { x.add(excelize.Cell{StyleID: x.date, Value: t}) }
 
+// Text writes a text cell; "" is an empty cell, as in the CSV.
+func (x *xlsxCells) Text(s string) {
+	if s == "" {
+		x.add(nil)
+		return
+	}
+	x.add(s)
+}
+
 func (x *xlsxCells) OptText(s *string) {
 	if s == nil {
 		x.add(nil)
 		return
 	}
-	x.add(*s)
+	x.Text(*s)
 }
 
 func (x *xlsxCells) OptUint(n *uint64) {
@@ -161,11 +180,14 @@ func (x *xlsxCells) OptFloat(f *float64) {
 
 // Cached writes a repeating cell by its value: text, or a day.
 func (x *xlsxCells) Cached(c query.Cached) {
-	if t, ok := c.Value.(time.Time); ok {
-		x.Date(t)
-		return
+	switch v := c.Value.(type) {
+	case time.Time:
+		x.Date(v)
+	case string:
+		x.Text(v)
+	default:
+		x.add(nil)
 	}
-	x.add(c.Value)
 }
 
 // Decimal writes a formatted decimal as the number it is.

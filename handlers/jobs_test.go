@@ -57,11 +57,14 @@ func TestJobFileIsTheStreamingExport(t *testing.T) {
 		// The five apps used in February; each row covers the period.
 		{"app_utilization", `{"granularity":"monthly","start_date":"2026-02-01","end_date":"2026-02-28"}`,
 			"/analytics/apps/utilization/export?granularity=monthly&start_date=2026-02-01&end_date=2026-02-28", "gzip", 5, "2026-02-01", "2026-02-28"},
+		// The same as a workbook of typed cells.
+		{"user_usage", `{"start_date":"2026-02-01","end_date":"2026-02-28","format":"xlsx"}`,
+			"/analytics/users/usage/export?start_date=2026-02-01&end_date=2026-02-28&format=xlsx", "none", 4, "2026-02-01", "2026-02-28"},
 		// Three month bins, the first and last cut to the period.
 		{"usage_timeseries", `{"start_date":"2026-01-15","end_date":"2026-03-10","bin_size":"month"}`,
 			"/analytics/usage?start_date=2026-01-15&end_date=2026-03-10&bin_size=month&format=csv", "none", 3, "2026-01-15", "2026-03-10"},
 	} {
-		t.Run(c.typ+"_"+c.compression, func(t *testing.T) {
+		t.Run(c.typ+"_"+c.compression+map[bool]string{true: "_xlsx"}[strings.Contains(c.params, "xlsx")], func(t *testing.T) {
 			a.t = t
 			j := a.submit(`{"type":"` + c.typ + `","params":` + c.params + `,"compression":"` + c.compression + `"}`)
 			j = a.finished(j.ID)
@@ -109,7 +112,15 @@ func TestJobFileIsTheStreamingExport(t *testing.T) {
 			if !bytes.Equal(file, want) {
 				t.Errorf("the job's file differs from the streaming export:\njob:    %q\nstream: %q", file, want)
 			}
-			if lines := uint64(bytes.Count(file, []byte("\r\n"))) - 1; *j.RecordCount != c.records || lines != c.records || j.Progress.RecordsWritten != c.records {
+			lines := uint64(bytes.Count(file, []byte("\r\n"))) - 1
+			if strings.HasSuffix(j.FileName, ".xlsx") {
+				rows, err := workbook(t, file).GetRows("Data")
+				if err != nil || string(resp.Header.ContentType()) != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+					t.Fatalf("the workbook: %v, served as %s", err, resp.Header.ContentType())
+				}
+				lines = uint64(len(rows)) - 1
+			}
+			if *j.RecordCount != c.records || lines != c.records || j.Progress.RecordsWritten != c.records {
 				t.Errorf("record_count %d, records_written %d, the file has %d records; want %d", *j.RecordCount, j.Progress.RecordsWritten, lines, c.records)
 			}
 			if j.DateRange == nil || j.DateRange.StartDate != c.first || j.DateRange.EndDate != c.last {
