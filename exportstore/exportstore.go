@@ -190,7 +190,10 @@ func (d *Dir) Remove(key string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed meanwhile, and counted by whoever did
+		}
 		return err
 	}
 	d.used.Add(-info.Size())

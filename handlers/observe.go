@@ -39,7 +39,12 @@ func (s *Server) observe(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		if rec.streamed {
 			return // fasthttp writes the stream after we return; it records then
 		}
-		rec.bytes = len(rc.Response.Body())
+		// Body() would read a body stream (a download) whole into memory.
+		if rc.Response.IsBodyStream() {
+			rec.bytes = max(0, rc.Response.Header.ContentLength())
+		} else {
+			rec.bytes = len(rc.Response.Body())
+		}
 		s.record(rec, nil)
 	}
 }

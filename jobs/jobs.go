@@ -99,7 +99,7 @@ type Manager struct {
 	pending map[string]int                     // client → queued and running jobs here
 	running map[string]context.CancelCauseFunc // job id → its cancel
 	dropped map[string]bool                    // queued here, then cancelled: skipped, no longer counted
-	started atomic.Bool
+	writing atomic.Int64                       // bytes of the files being written here
 }
 
 // New is a manager; Run starts its workers.

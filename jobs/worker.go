@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -153,7 +154,7 @@ func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel contex
 	if err != nil {
 		return res, err
 	}
-	sink := &fileSink{ctx: ctx, w: f, sum: sha256.New(), room: m.MaxBytes - m.Files.Used(), full: m.full}
+	sink := m.newFileSink(ctx, f)
 	out := exports.NewOut(sink, format)
 	defer out.Close()
 	var gz *gzip.Writer
@@ -162,7 +163,7 @@ func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel contex
 		out.W = gz
 	}
 	stop := m.heartbeat(ctx, *rec, out, cancel)
-	err = ex.Fill(out)
+	err = fillSafely(ex, out)
 	if err == nil {
 		err = out.Finish()
 	}
@@ -170,6 +171,9 @@ func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel contex
 		err = gz.Close()
 	}
 	stop()
+	if serr := sink.close(); err == nil {
+		err = serr
+	}
 	res.records, res.csvBytes = uint64(out.Records.Load()), out.Bytes
 	if err == nil {
 		err = context.Cause(ctx) // a cancel after the last row
@@ -186,33 +190,88 @@ func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel contex
 	return res, nil
 }
 
+// fillSafely turns a panic while writing into a failed job rather than a
+// crashed process.
+func fillSafely(ex *exports.Run, out *exports.Out) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic while exporting: %v", p)
+		}
+	}()
+	return ex.Fill(out)
+}
+
 func (m *Manager) full() error {
 	return &errs.Error{Kind: errs.StorageFull, Message: fmt.Sprintf("the export store holds its limit of %d bytes; download and delete finished exports, or wait for them to expire", m.MaxBytes)}
 }
 
-// fileSink is the file's end of an export: it hashes and counts what is
-// stored, refuses to grow the store past its limit, and stops the export
-// once its context ends (the driver still hands out the rows it holds).
+// fileSink is the file's end of an export: it hands what the export
+// writes to a goroutine of its own that writes the file and hashes it, so
+// that work runs beside the rows' encoding (on the other core); it counts
+// what is stored, refuses to grow the store past its limit (counting the
+// files every running job is writing), and stops the export once its
+// context ends (the driver still hands out the rows it holds).
 type fileSink struct {
 	ctx  context.Context
-	w    io.Writer
+	m    *Manager
 	sum  hash.Hash
 	n    int64
-	room int64
-	full func() error
+	free chan []byte
+	full chan []byte
+	done chan struct{}
+	err  atomic.Pointer[error] // the file's first write error
+}
+
+// sinkBuffers bounds the bytes in flight between the export and the file.
+const sinkBuffers = 4
+
+func (m *Manager) newFileSink(ctx context.Context, w io.Writer) *fileSink {
+	s := &fileSink{ctx: ctx, m: m, sum: sha256.New(), free: make(chan []byte, sinkBuffers), full: make(chan []byte, sinkBuffers), done: make(chan struct{})}
+	for range sinkBuffers {
+		s.free <- make([]byte, 0, exports.FlushAt+8192)
+	}
+	go func() {
+		defer close(s.done)
+		for b := range s.full {
+			if s.err.Load() == nil {
+				if _, err := w.Write(b); err != nil {
+					s.err.Store(&err)
+				}
+				s.sum.Write(b)
+			}
+			s.free <- b[:0]
+		}
+	}()
+	return s
 }
 
 func (s *fileSink) Write(p []byte) (int, error) {
 	if s.ctx.Err() != nil {
 		return 0, context.Cause(s.ctx)
 	}
-	if s.n+int64(len(p)) > s.room {
-		return 0, s.full()
+	if err := s.err.Load(); err != nil {
+		return 0, *err
 	}
-	n, err := s.w.Write(p)
-	s.sum.Write(p[:n])
-	s.n += int64(n)
-	return n, err
+	if s.m.Files.Used()+s.m.writing.Load()+int64(len(p)) > s.m.MaxBytes {
+		return 0, s.m.full()
+	}
+	b := append(<-s.free, p...)
+	s.full <- b
+	s.n += int64(len(p))
+	s.m.writing.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// close waits for the file to have everything and returns its first
+// write error; the bytes stop counting as being written.
+func (s *fileSink) close() error {
+	close(s.full)
+	<-s.done
+	s.m.writing.Add(-s.n)
+	if err := s.err.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 // heartbeat writes the job's progress every progressEvery until stop is
