@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The test command: installs ClickHouse 18.16 when missing and fetches
+# The test command: installs ClickHouse 18.16 and LibreOffice Calc (to open
+# the XLSX exports in) when missing and fetches
 # current ClickHouse as the chDB library once, checks formatting and vet,
 # then runs every test against real private ClickHouse servers, and the
 # cross-version test on both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-clickhouse.sh
+bash scripts/ensure-libreoffice.sh
 # Current ClickHouse for the cross-version test (chDB, fetched once).
 CHDB_LIB="$(bash scripts/ensure-chdb.sh)"
 export CHDB_LIB
