@@ -1,6 +1,7 @@
 package exports
 
 import (
+	"fmt"
 	"io"
 	"sync/atomic"
 
@@ -80,9 +81,9 @@ func (o *Out) Finish() error {
 	if o.xlsx == nil {
 		return o.Flush()
 	}
-	cw := &countingWriter{w: o.W}
+	cw := &CountingWriter{W: o.W}
 	err := o.xlsx.finish(cw)
-	o.Bytes += cw.n
+	o.Bytes += cw.N
 	return err
 }
 
@@ -105,13 +106,26 @@ func (o *Out) Saw(first, last string) {
 	}
 }
 
-type countingWriter struct {
-	w io.Writer
-	n int
+// CountingWriter counts the bytes written through it.
+type CountingWriter struct {
+	W io.Writer
+	N int
 }
 
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += n
+func (c *CountingWriter) Write(p []byte) (int, error) {
+	n, err := c.W.Write(p)
+	c.N += n
 	return n, err
+}
+
+// FillSafely runs fill, turning a panic into an error: streams and jobs
+// write their rows outside any handler's recovery, and a panic there
+// must end the export, not the process.
+func FillSafely(fill func(*Out) error, out *Out) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic while exporting: %v", p)
+		}
+	}()
+	return fill(out)
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 
@@ -68,7 +67,7 @@ func (cs *csvStream) Read([]byte) (int, error) {
 
 // WriteTo writes the whole CSV to w.
 func (cs *csvStream) WriteTo(w io.Writer) (int64, error) {
-	conn := &countingWriter{w: w}
+	conn := &exports.CountingWriter{W: w}
 	cs.out = exports.NewOut(conn, cs.format)
 	var gz *gzip.Writer
 	var buf *bufio.Writer
@@ -78,7 +77,7 @@ func (cs *csvStream) WriteTo(w io.Writer) (int64, error) {
 		gz, _ = gzip.NewWriterLevel(buf, gzip.BestSpeed)
 		cs.out.W = gz
 	}
-	err := fillSafely(cs.fill, cs.out)
+	err := exports.FillSafely(cs.fill, cs.out)
 	if err == nil {
 		err = cs.out.Finish()
 	}
@@ -87,8 +86,8 @@ func (cs *csvStream) WriteTo(w io.Writer) (int64, error) {
 			err = buf.Flush()
 		}
 	}
-	cs.sent, cs.err = conn.n, err
-	return int64(conn.n), err
+	cs.sent, cs.err = conn.N, err
+	return int64(conn.N), err
 }
 
 // CloseWithError is fasthttp's end of the body; err is the connection's
@@ -119,25 +118,3 @@ func (cs *csvStream) CloseWithError(err error) error {
 
 // Close is CloseWithError without an error.
 func (cs *csvStream) Close() error { return cs.CloseWithError(nil) }
-
-type countingWriter struct {
-	w io.Writer
-	n int
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += n
-	return n, err
-}
-
-// fillSafely turns a panic while streaming into an aborted export instead
-// of a crashed process: it runs outside the handler's recovery.
-func fillSafely(fill func(*exports.Out) error, out *exports.Out) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic while streaming: %v", p)
-		}
-	}()
-	return fill(out)
-}

@@ -163,7 +163,7 @@ func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel contex
 		out.W = gz
 	}
 	stop := m.heartbeat(ctx, *rec, out, cancel)
-	err = fillSafely(ex, out)
+	err = exports.FillSafely(ex.Fill, out)
 	if err == nil {
 		err = out.Finish()
 	}
@@ -188,17 +188,6 @@ func (m *Manager) write(ctx context.Context, rec *query.JobRecord, cancel contex
 	res.bytes = uint64(sink.n)
 	res.sha256, res.first, res.last = hex.EncodeToString(sink.sum.Sum(nil)), out.First, out.Last
 	return res, nil
-}
-
-// fillSafely turns a panic while writing into a failed job rather than a
-// crashed process.
-func fillSafely(ex *exports.Run, out *exports.Out) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic while exporting: %v", p)
-		}
-	}()
-	return ex.Fill(out)
 }
 
 func (m *Manager) full() error {
