@@ -191,11 +191,11 @@ func TestXLSXExportsHoldTheCSVTyped(t *testing.T) {
 // A real spreadsheet program reads the same cells: LibreOffice Calc opens
 // each workbook and saves it again, and what it saved holds every name
 // exactly, every number as a number, every day as a date and every empty
-// cell empty. It runs where LibreOffice is installed (CI installs it).
+// cell empty. scripts/test.sh installs LibreOffice when it is missing.
 func TestXLSXThroughLibreOffice(t *testing.T) {
 	soffice, err := exec.LookPath("soffice")
 	if err != nil {
-		t.Skip("LibreOffice is not installed: apt-get install -y libreoffice-calc-nogui")
+		t.Fatal("LibreOffice is not installed: run scripts/ensure-libreoffice.sh (apt-get install -y libreoffice-calc-nogui)")
 	}
 	a := newAwkwardAPI(t)
 	dir := t.TempDir()
