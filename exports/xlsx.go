@@ -1,6 +1,7 @@
 package exports
 
 import (
+	"archive/zip"
 	"fmt"
 	"io"
 	"strconv"
@@ -14,8 +15,10 @@ import (
 )
 
 // xlsxCells writes an export as a workbook of typed cells through
-// excelize's StreamWriter, which keeps rows past a few MiB in a temporary
-// file, so memory stays flat however many rows there are. Text is stored
+// excelize's StreamWriter, which keeps a sheet's rows past 16 MiB in a
+// temporary file (in the system's temporary directory), and at the end
+// compresses the parts straight to the destination, so memory stays flat
+// however many rows there are. Text is stored
 // as inline strings (never a formula, so nothing needs the CSV's
 // protecting apostrophe and nothing is converted), whole numbers and
 // decimals as numbers, days as dates, booleans as booleans, nulls as
@@ -222,7 +225,11 @@ func (x *xlsxCells) finish(w io.Writer) error {
 	if err := x.sw.Flush(); err != nil {
 		return err
 	}
-	_, err := x.f.WriteTo(w)
+	// WriteTo would build the whole zip in a buffer first; a zip writer
+	// of our own sends each part to w as it is compressed, and the
+	// buffer stays empty.
+	x.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
+	_, err := x.f.WriteToBuffer()
 	return err
 }
 
