@@ -51,7 +51,23 @@ func WantsFile(v url.Values, accept string) bool {
 	return slices.Contains(api.FileFormats, v.Get(api.ParamFormat)) || (v.Get(api.ParamFormat) == "" && acceptsXLSX(accept))
 }
 
-func acceptsXLSX(accept string) bool { return strings.Contains(accept, api.XLSXType) }
+// acceptsXLSX says whether an Accept header names the XLSX type with a
+// quality above zero.
+func acceptsXLSX(accept string) bool {
+	for _, r := range strings.Split(accept, ",") {
+		media, params, _ := strings.Cut(r, ";")
+		if strings.TrimSpace(media) != api.XLSXType {
+			continue
+		}
+		for _, p := range strings.Split(params, ";") {
+			if k, v, _ := strings.Cut(strings.TrimSpace(p), "="); k == "q" && strings.Trim(v, "0.") == "" {
+				return false // q=0: not acceptable
+			}
+		}
+		return true
+	}
+	return false
+}
 
 // Parse validates an export's parameters: its own, as its route takes
 // them, and format (csv, the default, or xlsx; an Accept of XLSX chooses

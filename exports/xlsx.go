@@ -115,7 +115,7 @@ func columnWidth(name string) float64 {
 		return 40
 	case strings.HasSuffix(name, "_id"):
 		return 38
-	case strings.Contains(name, "name") || strings.Contains(name, "email") || strings.HasPrefix(name, "top_apps"):
+	case strings.Contains(name, "name") || strings.Contains(name, "email"):
 		return 32
 	}
 	return max(12, float64(len(name))+2)

@@ -65,3 +65,21 @@ func twoDigits(n int) string {
 	}
 	return strconv.Itoa(n)
 }
+
+func TestAcceptsXLSX(t *testing.T) {
+	const x = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	for accept, want := range map[string]bool{
+		"":                          false,
+		"text/csv":                  false,
+		x:                           true,
+		"text/csv, " + x + ";q=0.5": true,
+		x + ";q=0":                  false,
+		x + "; q=0.0":               false,
+		x + "x":                     false,
+		"*/*":                       false,
+	} {
+		if got := acceptsXLSX(accept); got != want {
+			t.Errorf("acceptsXLSX(%q) = %v, want %v", accept, got, want)
+		}
+	}
+}

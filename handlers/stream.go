@@ -46,11 +46,11 @@ func (s *Server) stream(rc *fasthttp.RequestCtx, kind, filename string, format e
 	rc.SetContentType(format.ContentType())
 	rc.Response.Header.Set("Content-Disposition", `attachment; filename="`+filename+format.Ext()+`"`)
 	rc.Response.Header.Set("Cache-Control", "no-store")
+	rc.Response.Header.Set("Vary", "Accept, Accept-Encoding") // Accept can choose XLSX
 	cs := &csvStream{s: s, kind: kind, format: format, fill: fill, done: done, rec: recordOf(rc)}
 	// A workbook is a zip already.
 	if !format.XLSX && rc.Request.Header.HasAcceptEncoding("gzip") {
 		rc.Response.Header.Set("Content-Encoding", "gzip")
-		rc.Response.Header.Set("Vary", "Accept-Encoding")
 		cs.gzip = true
 	}
 	cs.rec.streamed = true

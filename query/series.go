@@ -70,7 +70,7 @@ func ParseSeries(clientID string, v url.Values, cursorKey []byte) (*Series, erro
 	if r.CSV {
 		for _, name := range []string{api.ParamPageSize, api.ParamCursor} {
 			if v.Has(name) {
-				p.fail(paramErr(name, v.Get(name), name+" is not accepted with format=csv: the file holds every group"))
+				p.fail(paramErr(name, v.Get(name), name+" is not accepted with a file format (csv, xlsx): the file holds every group"))
 			}
 		}
 	} else {
