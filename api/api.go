@@ -23,6 +23,10 @@ const (
 	RouteReadyz            = "/readyz"
 	RouteMetrics           = "/metrics"
 	RouteOpenAPI           = "/openapi.json"
+	// RouteUI is the App Metrics page, RouteUIAsset its content-hashed
+	// files (package ui); neither is part of the API.
+	RouteUI      = "/ui/"
+	RouteUIAsset = RouteUI + "{file}"
 )
 
 // Path is route with its client id filled in.

@@ -68,6 +68,8 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 		r.GET(api.RouteMetrics, s.metrics())
 	}
 	r.GET(api.RouteOpenAPI, s.openapi())
+	r.GET(api.RouteUI, s.uiPage)
+	r.GET(api.RouteUIAsset, s.uiAsset)
 	r.GET(api.RouteUtilization, s.utilization)
 	r.GET(api.RouteUtilizationExport, s.utilizationExport)
 	r.GET(api.RouteUsageExport, s.usageExport)
