@@ -95,9 +95,10 @@
   }
 
   // periods returns the period and its comparison for the picker's state.
-  // Month and quarter presets compare with the same days of the unit
-  // before; 12 months with the 12 months before; custom with as many days
-  // right before it.
+  // A whole month or quarter compares with the whole one before; one to
+  // date (as of a day inside it) with the same days of the one before,
+  // clipped to its end; 12 months with the 12 months before; custom with
+  // as many days right before it.
   function periods(s) {
     let start, end, cs, ce;
     const a = s.asOf;
@@ -111,7 +112,7 @@
         start = quarterStart(a); end = a;
         cs = addMonths(start, -3); ce = addDays(cs, daysBetween(start, end));
         const qe = addDays(start, -1);
-        if (ce > qe) ce = qe;
+        if (ce > qe || end === addDays(addMonths(start, 3), -1)) ce = qe;
         break;
       }
       case '12_months': {
@@ -128,7 +129,7 @@
         start = monthStart(a); end = a;
         cs = addMonths(start, -1); ce = addDays(cs, daysBetween(start, end));
         const pe = addDays(start, -1);
-        if (ce > pe) ce = pe;
+        if (ce > pe || end === monthEnd(start)) ce = pe;
       }
     }
     return { start, end, cs, ce };
@@ -513,8 +514,10 @@
       document.body.dataset.state = 'error';
       return;
     }
+    document.body.dataset.view = state.app ? 'activity' : 'table';
     if (state.app) { $('table-view').hidden = true; $('activity-view').hidden = false; loadActivity(); return; }
     $('table-view').hidden = false; $('activity-view').hidden = true;
+    document.title = 'App Metrics · usagelens';
     if (!choicesLoaded) loadChoices();
     loadTable();
     loadTrend();
@@ -846,7 +849,7 @@
     box.replaceChildren(root);
     box.redraw = () => drawChart(box, tableBox, points, caption, opts);
     const rows = points.map((p) => el('tr', { 'data-start': p.start },
-      el('th', { scope: 'row', text: p.label + ' (' + humanRange(p.start, p.end) + ')' }),
+      el('th', { scope: 'row', text: humanRange(p.start, p.end) }),
       el('td', { class: 'num', 'data-value': p.ms, text: duration(p.ms) }),
       el('td', { class: 'num', 'data-value': p.users, text: count(p.users) })));
     tableBox.replaceChildren(el('table', { class: 'mini' },
@@ -869,7 +872,8 @@
     $('activity-status').textContent = 'Loading the app’s activity…';
     try {
       const a = await retrying(async () => (await call('/analytics/apps/' + encodeURIComponent(state.app) + '/activity', params, controller.signal)).json(),
-        (text) => { if (mine === gen()) $('activity-status').textContent = text; }, gen);
+        (text) => { if (mine === gen()) { $('activity-status').textContent = text; $('activity-status').classList.add('waiting'); } }, gen);
+      $('activity-status').classList.remove('waiting');
       if (mine !== gen()) return;
       const c = a.app.catalog_app;
       $('activity-title').textContent = c.canonical_name;
@@ -906,6 +910,7 @@
       setBusy(false);
       document.body.dataset.state = 'error';
       $('activity-status').textContent = '';
+      $('activity-status').classList.remove('waiting');
       $('activity-problem').hidden = false;
       $('activity-problem-text').textContent = e.status === 404 ? 'This client has no such app.' : explain(e).text;
     }
