@@ -946,7 +946,16 @@ func uiPhone(t *testing.T, r *uiRig, tok string) {
 	if d := uiEval[string](tb, `getComputedStyle(document.querySelector('#rows tr')).display + ' ' + getComputedStyle(document.querySelector('#rows td')).display`); d != "block flex" {
 		t.Errorf("rows on a phone are %q, want cards", d)
 	}
-	// Sorting stays at hand without the header.
+	// The filters fold away behind one button; sorting stays at hand
+	// without the header.
+	if v := uiEval[bool](tb, `document.getElementById('q').offsetParent === null`); !v {
+		t.Error("the filters are open on a phone before they are asked for")
+	}
+	tb.click("#filters-toggle")
+	if v := uiEval[string](tb, `document.getElementById('filters-toggle').getAttribute('aria-expanded') + ' ' + (document.getElementById('q').offsetParent !== null)`); v != "true true" {
+		t.Errorf("after the Filters button: %s", v)
+	}
+	tb.click("#filters-toggle")
 	tb.choose("sort-select", "unique_users")
 	tb.waitRows(uiQuery("compare_start_date", "2026-01-01", "compare_end_date", "2026-01-31", "sort_by", "unique_users"), 5)
 	tb.shot("phone.png", true)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: installs ClickHouse 18.16 and LibreOffice Calc (to open
-# the XLSX exports in) when missing and fetches
+# The test command: installs ClickHouse 18.16, LibreOffice Calc (to open
+# the XLSX exports in) and Chromium (to drive the App Metrics page in) when
+# missing and fetches
 # current ClickHouse as the chDB library once, checks formatting and vet,
 # then runs every test against real private ClickHouse servers, and the
 # cross-version test on both.
@@ -8,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-clickhouse.sh
 bash scripts/ensure-libreoffice.sh
+# Chromium, for the App Metrics page's browser tests (handlers' TestUI*).
+bash scripts/ensure-chromium.sh
 # Current ClickHouse for the cross-version test (chDB, fetched once).
 CHDB_LIB="$(bash scripts/ensure-chdb.sh)"
 export CHDB_LIB

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -353,7 +354,12 @@ func demoText(client, tok string, c serveConfig, ids store.DemoIDs) string {
 		host = "127.0.0.1" + host
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nusagelens demo is ready. Client %s; token valid 30 days. Paste into a shell:\n\n", client)
+	fmt.Fprintf(&b, "\nusagelens demo is ready. Client %s; token valid 30 days.\n\n", client)
+	// The token rides in the fragment, which the browser never sends, so
+	// it reaches no server log; the page moves it to session storage.
+	// as_of: the demo's data ends on 2026-10-31.
+	fmt.Fprintf(&b, "Open the App Metrics page (the link signs you in):\n\n%s\n\n", demoUILink(host, client, tok))
+	b.WriteString("Or paste into a shell:\n\n")
 	fmt.Fprintf(&b, "export TOKEN='%s'\n", tok)
 	fmt.Fprintf(&b, "export C='%s'\n", client)
 	fmt.Fprintf(&b, "export U='http://%s%s'\n", host, api.Path(api.RouteUtilization, client))
@@ -403,6 +409,11 @@ func demoText(client, tok string, c serveConfig, ids store.DemoIDs) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// demoUILink is the App Metrics page's sign-in link for client.
+func demoUILink(host, client, tok string) string {
+	return "http://" + host + api.RouteUI + "#token=" + url.QueryEscape(tok) + "&client=" + client + "&as_of=2026-10-31"
 }
 
 func absPath(p string) string {

@@ -411,6 +411,9 @@
       if (on) th.setAttribute('aria-sort', state.sortOrder === 'asc' ? 'ascending' : 'descending');
       else th.removeAttribute('aria-sort');
     }
+    const on = [state.filter, state.q.trim(), state.favorite, state.approved].filter(Boolean).length +
+      state.categories.length + state.vendors.length + state.departments.length;
+    $('filters-toggle').textContent = on ? 'Filters (' + on + ' on)' : 'Filters';
     $('avg-head').textContent = 'Avg per active ' + UNIT[state.granularity];
     const p = periods(state);
     let text = p.start && p.end ? humanRange(p.start, p.end) : 'Choose both days';
@@ -450,6 +453,11 @@
     $('sort-select').addEventListener('change', () => { sortBy($('sort-select').value, true); });
     $('sort-order').addEventListener('click', () => { state.sortOrder = state.sortOrder === 'desc' ? 'asc' : 'desc'; changed(); });
     $('clear').addEventListener('click', clearFilters);
+    $('filters-toggle').addEventListener('click', () => {
+      const open = $('filters-toggle').getAttribute('aria-expanded') !== 'true';
+      $('filters-toggle').setAttribute('aria-expanded', String(open));
+      document.body.dataset.filters = open ? 'open' : '';
+    });
     $('controls').addEventListener('submit', (ev) => ev.preventDefault());
     for (const th of document.querySelectorAll('#apps th[data-sort]')) {
       th.querySelector('button').addEventListener('click', () => sortBy(th.dataset.sort));
@@ -809,7 +817,7 @@
   // box, and the same numbers as a table into tableBox.
   function drawChart(box, tableBox, points, caption, opts) {
     opts = opts || {};
-    const W = Math.max(480, Math.round(box.clientWidth) || 960), H = opts.height || 180, L = 64, R = 56, T = 12, B = 42;
+    const W = Math.max(480, Math.round(box.clientWidth) || 960), H = opts.height || 160, L = 64, R = 56, T = 12, B = 24;
     const iw = W - L - R, ih = H - T - B;
     const maxMs = Math.max(0, ...points.map((p) => p.ms));
     const unit = timeUnit(maxMs);
@@ -844,9 +852,9 @@
       line.forEach(([x, y], i) => root.append(svg('circle', { cx: x, cy: y, r: 4, class: 'dot-users', 'data-users': points[i].users },
         svg('title', { text: points[i].label + ': ' + count(points[i].users) + ' unique users' }))));
     }
-    root.append(svg('text', { x: L, y: H - 6, class: 'legend legend-time', text: '■ Active time (' + unit.name + ', left)' }));
-    root.append(svg('text', { x: L + iw, y: H - 6, class: 'legend legend-users', 'text-anchor': 'end', text: '● Unique users (right)' }));
-    box.replaceChildren(root);
+    const legend = el('p', { class: 'legend' }, el('span', { class: 'legend-time', text: '■ Active time (' + unit.name + ', left axis)' }),
+      ' ', el('span', { class: 'legend-users', text: '● Unique users (right axis)' }));
+    box.replaceChildren(root, legend);
     box.redraw = () => drawChart(box, tableBox, points, caption, opts);
     const rows = points.map((p) => el('tr', { 'data-start': p.start },
       el('th', { scope: 'row', text: humanRange(p.start, p.end) }),
