@@ -610,6 +610,7 @@
     if (total === 0) { showEmpty(); return; }
     document.body.dataset.state = 'table';
     status('');
+    if (!performance.getEntriesByName('usagelens:rows').length) performance.mark('usagelens:rows');
   }
 
   function showEmpty() {
