@@ -427,6 +427,7 @@ func TestUIInChromium(t *testing.T) {
 	t.Run("TableShowsTheAPIsNumbers", func(t *testing.T) { uiTableNumbers(t, r, tok) })
 	t.Run("SortByHeaders", func(t *testing.T) { uiSort(t, r, tok) })
 	t.Run("Filters", func(t *testing.T) { uiFilters(t, r, tok) })
+	t.Run("PeriodAndGranularityPickers", func(t *testing.T) { uiPeriods(t, r, tok) })
 	t.Run("PagingReachesTheLastRow", func(t *testing.T) { uiPaging(t, r, tok) })
 	t.Run("DownloadCSV", func(t *testing.T) { uiDownload(t, r, tok) })
 	t.Run("TrendChart", func(t *testing.T) { uiTrend(t, r, tok) })
@@ -584,6 +585,46 @@ func uiFilters(t *testing.T, r *uiRig, tok string) {
 		if strings.Join(got, ",") != want {
 			t.Errorf("%s offers %q, want %q", box, got, want)
 		}
+	}
+}
+
+func uiPeriods(t *testing.T, r *uiRig, tok string) {
+	// As of 15 March: each preset, with its comparison, as the picker
+	// computes them (docs/ui.md), and the rows the API gives for them.
+	tb := r.open(t, "as_of=2026-03-15&compare=1", tok)
+	step := func(what string, n int, start, end, cs, ce string, kv ...string) {
+		t.Helper()
+		want := uiQuery(append([]string{"start_date", start, "end_date", end, "compare_start_date", cs, "compare_end_date", ce}, kv...)...)
+		tb.waitRows(want, n)
+		if n > 0 {
+			sameRows(t, what, tb.rows(), r.a.page(want.Encode()).Data, true)
+		}
+	}
+	step("this month to date", 2, "2026-03-01", "2026-03-15", "2026-02-01", "2026-02-15")
+	tb.choose("period", "last_month")
+	step("last month", 5, "2026-02-01", "2026-02-28", "2026-01-01", "2026-01-31")
+	tb.choose("period", "quarter")
+	step("this quarter to date", 7, "2026-01-01", "2026-03-15", "2025-10-01", "2025-12-15")
+	tb.choose("period", "12_months")
+	step("the last 12 months", 7, "2025-04-01", "2026-03-15", "2024-04-01", "2025-03-31")
+	if s := uiEval[string](tb, `document.getElementById('period-text').textContent`); s != "1 Apr 2025 – 15 Mar 2026, compared with 1 Apr 2024 – 31 Mar 2025" {
+		t.Errorf("the period line says %q", s)
+	}
+	// Custom: two dates; the comparison is as many days right before.
+	tb.choose("period", "custom")
+	tb.choose("start", "2026-01-10")
+	tb.choose("end", "2026-02-09")
+	step("custom", 4, "2026-01-10", "2026-02-09", "2025-12-10", "2026-01-09")
+	tb.choose("granularity", "weekly")
+	step("custom, weekly", 4, "2026-01-10", "2026-02-09", "2025-12-10", "2026-01-09", "granularity", "weekly")
+	if h := uiEval[string](tb, `document.getElementById('avg-head').textContent`); h != "Avg per active week" {
+		t.Errorf("the average's header %q", h)
+	}
+	// A period over the API's 366 days is refused in its words.
+	tb.choose("start", "2024-01-01")
+	tb.waitFor("the refusal", func(s pageState) bool { return s.State == "error" })
+	if p := uiEval[string](tb, `document.getElementById('problem-text').textContent`); !strings.HasPrefix(p, "The service refused these settings: ") {
+		t.Errorf("a 400 says %q", p)
 	}
 }
 

@@ -96,8 +96,9 @@
 
   // periods returns the period and its comparison for the picker's state.
   // A whole month or quarter compares with the whole one before; one to
-  // date (as of a day inside it) with the same days of the one before,
-  // clipped to its end; 12 months with the 12 months before; custom with
+  // date (as of a day inside it) with the one before up to the same day
+  // of the month (15 Mar: 15 Feb, or 15 Dec for the quarter), clipped to
+  // its end; 12 months with the 12 months before; custom with
   // as many days right before it.
   function periods(s) {
     let start, end, cs, ce;
@@ -110,7 +111,7 @@
       }
       case 'quarter': {
         start = quarterStart(a); end = a;
-        cs = addMonths(start, -3); ce = addDays(cs, daysBetween(start, end));
+        cs = addMonths(start, -3); ce = addMonths(end, -3);
         const qe = addDays(start, -1);
         if (ce > qe || end === addDays(addMonths(start, 3), -1)) ce = qe;
         break;
@@ -127,7 +128,7 @@
       }
       default: { // this_month
         start = monthStart(a); end = a;
-        cs = addMonths(start, -1); ce = addDays(cs, daysBetween(start, end));
+        cs = addMonths(start, -1); ce = addMonths(end, -1);
         const pe = addDays(start, -1);
         if (ce > pe || end === monthEnd(start)) ce = pe;
       }
@@ -908,7 +909,8 @@
       table.tHead.rows[0].append(el('th', { scope: 'col', class: 'num', text: 'Sessions' }), el('th', { scope: 'col', class: 'num', text: 'Avg time per active day' }));
       a.data.forEach((b, i) => table.tBodies[0].rows[i].append(el('td', { class: 'num', 'data-value': b.session_count, text: count(b.session_count) }),
         el('td', { class: 'num', 'data-value': b.avg_time_ms_per_day === null ? '' : b.avg_time_ms_per_day, text: b.avg_time_ms_per_day === null ? DASH : duration(b.avg_time_ms_per_day) })));
-      $('activity-status').textContent = a.totals.active_time_ms.value === 0 ? 'This app was not used in the period.' : '';
+      $('activity-status').textContent = a.totals.active_time_ms.value === 0 ? 'This app was not used in the period.' :
+        a.data.length === 1 ? 'The period is one ' + UNIT[a.granularity] + ': choose “Average per” active day or week for a finer chart.' : '';
       setBusy(false);
       $('activity-view').dataset.query = new URLSearchParams(params).toString();
       document.body.dataset.state = 'activity';
