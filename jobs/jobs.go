@@ -109,10 +109,6 @@ func New(c Config) *Manager {
 		dropped: map[string]bool{}}
 }
 
-// MaxBody is the largest request body POST accepts (the HTTP server's
-// limit answers 413 beyond it).
-const MaxBody = 64 << 10
-
 // Submit validates a request body and queues its job: 400 for a bad body
 // or bad params, 429 over the client's limit, before any job exists.
 func (m *Manager) Submit(ctx context.Context, clientID string, body []byte) (*api.ExportJob, error) {
