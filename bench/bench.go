@@ -83,10 +83,13 @@ type Config struct {
 	// cache, no rollups).
 	Variants []string
 	// Anchors switches the anchors on and off.
-	RawSQL, Export, NetHTTP, RSS, RollupSQL, CacheHit, Wrk, Users, Jobs bool
+	RawSQL, Export, NetHTTP, RSS, RollupSQL, CacheHit, Wrk, Users, Jobs, XLSX bool
 	// JobsNoChild leaves out the jobs anchor's part in a child `usagelens
 	// serve` (its peak RSS), which needs the usagelens binary.
 	JobsNoChild bool
+	// XLSXNoChild runs the xlsx anchor's exports and job through the
+	// in-process service instead of fresh children: no peak RSS.
+	XLSXNoChild bool
 	// WrkDuration is how long each wrk run lasts (default 20s).
 	WrkDuration time.Duration
 	// Postgres runs the PostgreSQL anchor: a private cluster loaded with
@@ -221,6 +224,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Jobs {
 		e.log("== anchor: usage_reports export jobs against the streaming export of the same rows")
 		if rep.Jobs, err = e.jobsAnchor(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.XLSX {
+		e.log("== anchor: usage exports as XLSX against CSV, peak RSS of a child `usagelens serve`")
+		if rep.XLSX, err = e.xlsxAnchor(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -391,7 +400,7 @@ func (e *env) startServices() error {
 	_, _ = rand.Read(raw)
 	e.key = []byte(hex.EncodeToString(raw))
 	var err error
-	if e.main, err = e.newService(e.cfg.CacheBytes, e.cfg.Rollups, e.cfg.Jobs); err != nil {
+	if e.main, err = e.newService(e.cfg.CacheBytes, e.cfg.Rollups, e.cfg.Jobs || (e.cfg.XLSX && e.cfg.XLSXNoChild)); err != nil {
 		return err
 	}
 	e.svc, e.uncached = e.main.client, e.main

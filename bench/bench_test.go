@@ -22,11 +22,11 @@ import (
 func TestMain(m *testing.M) { chtest.Main(m) }
 
 // TestBenchSmoke runs the whole harness briefly on the tiny dataset: load,
-// replay of the dashboard mix, and the raw SQL, net/http, export and jobs
-// (without its child process) anchors. It uses a private server because
-// the export anchor needs the server's HTTP port, which only a server of
-// our own tells us. The RSS
-// anchor and the jobs anchor's RSS part need the usagelens binary and the
+// replay of the dashboard mix, and the raw SQL, net/http, export, jobs and
+// xlsx (both without their child processes) anchors. It uses a private
+// server because the export anchor needs the server's HTTP port, which
+// only a server of our own tells us. The RSS anchor and the child parts
+// of the jobs and xlsx anchors need the usagelens binary and the
 // PostgreSQL one a PostgreSQL install; they stay out of the test suite.
 func TestBenchSmoke(t *testing.T) {
 	srv := chtest.Private(t)
@@ -39,7 +39,7 @@ func TestBenchSmoke(t *testing.T) {
 	rep, err := bench.Run(context.Background(), bench.Config{
 		DatasetDir: dir, Mix: bench.MixDashboard, Concurrency: 2, Duration: 2 * time.Second,
 		DSN: srv.DSN(), ClickHouseHTTP: srv.HTTPURL(), WorkDir: t.TempDir(),
-		AnchorRuns: 1, RawSQL: true, NetHTTP: true, Export: true, RollupSQL: true, CacheHit: true, Wrk: true, Users: true, Jobs: true, JobsNoChild: true,
+		AnchorRuns: 1, RawSQL: true, NetHTTP: true, Export: true, RollupSQL: true, CacheHit: true, Wrk: true, Users: true, Jobs: true, JobsNoChild: true, XLSX: true, XLSXNoChild: true,
 		CacheBytes: 16 << 20, Rollups: true, Variants: []string{bench.VariantNoCache, bench.VariantRaw}, WrkDuration: time.Second,
 		Progress: &progress,
 	})
@@ -81,6 +81,15 @@ func TestBenchSmoke(t *testing.T) {
 	if a := rep.Jobs; a == nil || a.Rows == 0 || len(a.Jobs) != 2 || a.Jobs[0].Records != a.Rows || a.Jobs[0].Ratio <= 0 ||
 		a.Download.Lines != a.Streaming.Lines || a.Jobs[1].Bytes == 0 || a.Jobs[1].Bytes >= a.Jobs[0].Bytes {
 		t.Errorf("jobs anchor = %+v, want both jobs of every row, the download equal to the streaming export, the gzip file smaller", a)
+	}
+	if a := rep.XLSX; a == nil || len(a.Exports) < 2 || a.Job == nil || a.Job.DataRows != int64(a.Job.Rows) || a.Job.Sheets == 0 {
+		t.Errorf("xlsx anchor = %+v, want a CSV and an XLSX export and a job of every row", a)
+	} else {
+		for _, x := range a.Exports {
+			if x.Rows == 0 || x.DataRows != int64(x.Rows) || x.Bytes == 0 || (x.Format == "xlsx" && x.Sheets == 0) {
+				t.Errorf("xlsx anchor's %s export = %+v, want every row", x.Format, x)
+			}
+		}
 	}
 	checkDashboardAnchors(t, rep)
 	if len(rep.Targets) == 0 {

@@ -54,18 +54,22 @@ type JobRSSSize struct {
 	// (median of the children, each in Peaks); SampledMiB the highest
 	// VmRSS sampled every jobsRSSSample during the job (median);
 	// DownloadPeakMiB VmHWM after the file was downloaded through the same
-	// child as well.
-	IdleMiB         float64   `json:"idle_vmhwm_mib"`
-	PeakMiB         float64   `json:"peak_vmhwm_mib"`
-	Peaks           []float64 `json:"peaks_mib"`
-	SampledMiB      float64   `json:"peak_sampled_vmrss_mib"`
-	DownloadPeakMiB float64   `json:"peak_vmhwm_after_download_mib"`
-	Samples         int       `json:"samples_last_run"`
-	Seconds         float64   `json:"job_median_s"`
-	RowsPerSecond   float64   `json:"job_rows_per_s"`
-	DownloadSeconds float64   `json:"download_median_s"`
-	DownloadRowsPS  float64   `json:"download_rows_per_s"`
-	Bytes           uint64    `json:"bytes"`
+	// child as well, DownloadSampledMiB the highest VmRSS sampled during
+	// the download alone.
+	IdleMiB            float64   `json:"idle_vmhwm_mib"`
+	PeakMiB            float64   `json:"peak_vmhwm_mib"`
+	Peaks              []float64 `json:"peaks_mib"`
+	SampledMiB         float64   `json:"peak_sampled_vmrss_mib"`
+	DownloadPeakMiB    float64   `json:"peak_vmhwm_after_download_mib"`
+	DownloadPeaks      []float64 `json:"peaks_after_download_mib"`
+	DownloadSampledMiB float64   `json:"download_peak_sampled_vmrss_mib"`
+	Samples            int       `json:"samples_last_run"`
+	Seconds            float64   `json:"job_median_s"`
+	RowsPerSecond      float64   `json:"job_rows_per_s"`
+	DownloadSeconds    float64   `json:"download_median_s"`
+	DownloadRowsPS     float64   `json:"download_rows_per_s"`
+	DownloadMBps       float64   `json:"download_mb_per_s"`
+	Bytes              uint64    `json:"bytes"`
 }
 
 // JobsRSS is the peak resident memory of a child `usagelens serve`
@@ -319,6 +323,11 @@ func (j jobResult) queuedSeconds() float64 {
 func runJob(ctx context.Context, c *apiClient, clientID string, p workload.Period, compression string, log func(string, ...any)) (jobResult, error) {
 	body, _ := json.Marshal(api.ExportRequest{Type: exports.UsageReports, Compression: compression,
 		Params: map[string]string{api.ParamStartDate: day(p.Start), api.ParamEndDate: day(p.End)}})
+	return submitJob(ctx, c, clientID, body, log)
+}
+
+// submitJob posts a job's body and polls it as runJob does.
+func submitJob(ctx context.Context, c *apiClient, clientID string, body []byte, log func(string, ...any)) (jobResult, error) {
 	var j jobResult
 	if err := c.call(ctx, http.MethodPost, api.Path(api.RouteExports, clientID), clientID, body, http.StatusAccepted, &j.job); err != nil {
 		return j, err
@@ -436,7 +445,7 @@ func (e *env) jobsRSS(ctx context.Context, c workload.ClientShape) (*JobsRSS, er
 			r.Note = fmt.Sprintf("the busiest client has only %d rows within 366 days (%d wanted); the larger job has them all", rows, target)
 		}
 		x := JobRSSSize{Rows: rows, Start: day(p.Start), End: day(p.End)}
-		var idles, sampled, dlPeaks, secs, dlSecs []float64
+		var idles, sampled, dlSampled, secs, dlSecs []float64
 		for rep := range rssRepeats {
 			one, err := e.childJob(ctx, bin, c.ID, p, i*rssRepeats+rep)
 			if err != nil {
@@ -447,15 +456,18 @@ func (e *env) jobsRSS(ctx context.Context, c workload.ClientShape) (*JobsRSS, er
 			}
 			x.Bytes, x.Samples = one.Bytes, one.Samples
 			x.Peaks = append(x.Peaks, one.PeakMiB)
-			idles, sampled, dlPeaks = append(idles, one.IdleMiB), append(sampled, one.SampledMiB), append(dlPeaks, one.DownloadPeakMiB)
+			x.DownloadPeaks = append(x.DownloadPeaks, one.DownloadPeakMiB)
+			idles, sampled, dlSampled = append(idles, one.IdleMiB), append(sampled, one.SampledMiB), append(dlSampled, one.DownloadSampledMiB)
 			secs, dlSecs = append(secs, one.Seconds), append(dlSecs, one.DownloadSeconds)
-			e.log("  %d-row job in a fresh child: VmHWM %.1f MiB after the job (idle %.1f, sampled VmRSS max %.1f over %d samples), %.1f MiB after the download; job %.2fs, download %.2fs",
-				rows, one.PeakMiB, one.IdleMiB, one.SampledMiB, one.Samples, one.DownloadPeakMiB, one.Seconds, one.DownloadSeconds)
+			e.log("  %d-row job in a fresh child: VmHWM %.1f MiB after the job (idle %.1f, sampled VmRSS max %.1f over %d samples), %.1f MiB after the download (sampled VmRSS max %.1f during it); job %.2fs, download %.2fs",
+				rows, one.PeakMiB, one.IdleMiB, one.SampledMiB, one.Samples, one.DownloadPeakMiB, one.DownloadSampledMiB, one.Seconds, one.DownloadSeconds)
 		}
 		x.PeakMiB = round3(medianFloat(append([]float64{}, x.Peaks...)))
-		x.IdleMiB, x.SampledMiB, x.DownloadPeakMiB = round3(medianFloat(idles)), round3(medianFloat(sampled)), round3(medianFloat(dlPeaks))
+		x.DownloadPeakMiB = round3(medianFloat(append([]float64{}, x.DownloadPeaks...)))
+		x.IdleMiB, x.SampledMiB, x.DownloadSampledMiB = round3(medianFloat(idles)), round3(medianFloat(sampled)), round3(medianFloat(dlSampled))
 		x.Seconds, x.DownloadSeconds = round3(medianFloat(secs)), round3(medianFloat(dlSecs))
 		x.RowsPerSecond, x.DownloadRowsPS = round3(float64(rows)/x.Seconds), round3(float64(rows)/x.DownloadSeconds)
+		x.DownloadMBps = round3(float64(x.Bytes) / 1e6 / x.DownloadSeconds)
 		r.Sizes = append(r.Sizes, x)
 	}
 	if len(r.Sizes) == 2 {
@@ -495,9 +507,11 @@ func (e *env) childJob(ctx context.Context, bin, clientID string, p workload.Per
 	if x.PeakMiB, err = vmHWM(ch.pid); err != nil {
 		return x, err
 	}
+	stopSampling = sampleRSS(ch.pid)
 	start = time.Now()
 	r := download(ctx, ch.client, *j.job.DownloadURL)
 	x.DownloadSeconds = round3(time.Since(start).Seconds())
+	x.DownloadSampledMiB, _ = stopSampling()
 	if f := r.failure(); f != "" {
 		return x, fmt.Errorf("download of the child's job %s: %s (log %s)", j.job.ID, f, ch.logPath)
 	}
@@ -567,14 +581,17 @@ func writeJobs(w io.Writer, a *JobsAnchor) {
 	}
 	fmt.Fprintf(w, "\npeak RSS of a child `usagelens serve` running one uncompressed usage_reports job per fresh process, median of %d processes:\n", rssRepeats)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rows\trange\tidle MiB\tpeak MiB\tpeaks MiB\tsampled VmRSS MiB\tafter download MiB\tjob s\tjob rows/s\tdownload s\tdownload rows/s\t")
-	for _, x := range r.Sizes {
-		peaks := make([]string, len(x.Peaks))
-		for i, p := range x.Peaks {
-			peaks[i] = strconv.FormatFloat(p, 'f', 1, 64)
+	fmt.Fprintln(tw, "rows\trange\tidle MiB\tpeak MiB\tpeaks MiB\tsampled VmRSS MiB\tafter download MiB\tpeaks after download MiB\tsampled during download MiB\tjob s\tjob rows/s\tdownload s\tdownload rows/s\tdownload MB/s\t")
+	mib := func(xs []float64) string {
+		s := make([]string, len(xs))
+		for i, p := range xs {
+			s[i] = strconv.FormatFloat(p, 'f', 1, 64)
 		}
-		fmt.Fprintf(tw, "%d\t%s..%s\t%.1f\t%.1f\t%s\t%.1f\t%.1f\t%.2f\t%.0f\t%.2f\t%.0f\t\n", x.Rows, x.Start, x.End, x.IdleMiB, x.PeakMiB, strings.Join(peaks, " "),
-			x.SampledMiB, x.DownloadPeakMiB, x.Seconds, x.RowsPerSecond, x.DownloadSeconds, x.DownloadRowsPS)
+		return strings.Join(s, " ")
+	}
+	for _, x := range r.Sizes {
+		fmt.Fprintf(tw, "%d\t%s..%s\t%.1f\t%.1f\t%s\t%.1f\t%.1f\t%s\t%.1f\t%.2f\t%.0f\t%.2f\t%.0f\t%.1f\t\n", x.Rows, x.Start, x.End, x.IdleMiB, x.PeakMiB, mib(x.Peaks),
+			x.SampledMiB, x.DownloadPeakMiB, mib(x.DownloadPeaks), x.DownloadSampledMiB, x.Seconds, x.RowsPerSecond, x.DownloadSeconds, x.DownloadRowsPS, x.DownloadMBps)
 	}
 	tw.Flush()
 	if len(r.Sizes) == 2 {
@@ -592,7 +609,9 @@ func jobsTargets(a *JobsAnchor) []Target {
 	if r == nil || len(r.Sizes) != 2 {
 		return nil
 	}
-	g := r.GrowthRatio
+	g, d := r.GrowthRatio, r.DownloadGrowthRatio
 	return []Target{{Name: "peak RSS, larger / smaller usage_reports job", Want: "<= 1.1", Got: g, Unit: "x", Met: g > 0 && g <= 1.1,
-		Note: fmt.Sprintf("%d vs %d rows; %.1f vs %.1f MiB", r.Sizes[1].Rows, r.Sizes[0].Rows, r.Sizes[1].PeakMiB, r.Sizes[0].PeakMiB)}}
+		Note: fmt.Sprintf("%d vs %d rows; %.1f vs %.1f MiB", r.Sizes[1].Rows, r.Sizes[0].Rows, r.Sizes[1].PeakMiB, r.Sizes[0].PeakMiB)},
+		{Name: "peak RSS after the download, larger / smaller job", Want: "<= 1.1", Got: d, Unit: "x", Met: d > 0 && d <= 1.1,
+			Note: fmt.Sprintf("%d vs %d bytes; %.1f vs %.1f MiB", r.Sizes[1].Bytes, r.Sizes[0].Bytes, r.Sizes[1].DownloadPeakMiB, r.Sizes[0].DownloadPeakMiB)}}
 }

@@ -31,6 +31,7 @@ type Report struct {
 	Export   *ExportAnchor   `json:"export,omitempty"`
 	RSS      *RSSAnchor      `json:"rss,omitempty"`
 	Jobs     *JobsAnchor     `json:"jobs,omitempty"`
+	XLSX     *XLSXAnchor     `json:"xlsx,omitempty"`
 	Postgres *PostgresAnchor `json:"postgres,omitempty"`
 	Users    *UsersAnchor    `json:"users,omitempty"`
 	Targets  []Target        `json:"targets"`
@@ -219,6 +220,9 @@ func targets(r *Report) []Target {
 	if r.Jobs != nil {
 		ts = append(ts, jobsTargets(r.Jobs)...)
 	}
+	if r.XLSX != nil {
+		ts = append(ts, xlsxTargets(r.XLSX)...)
+	}
 	if r.RSS != nil && len(r.RSS.Exports) == 2 {
 		g := r.RSS.GrowthRatio
 		add(Target{Name: "peak RSS, larger / smaller usage export", Want: "<= 1.1", Got: g, Unit: "x", Met: g > 0 && g <= 1.1,
@@ -296,6 +300,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	if r.Jobs != nil {
 		writeJobs(w, r.Jobs)
+	}
+	if r.XLSX != nil {
+		writeXLSX(w, r.XLSX)
 	}
 	if a := r.RSS; a != nil {
 		fmt.Fprintf(w, "\npeak RSS of a child `usagelens serve` (VmHWM), one usage export per fresh process, median of %d processes:\n", rssRepeats)

@@ -110,6 +110,11 @@ type childServe struct {
 // same ClickHouse, with extra flags, logging to name.log in the work
 // directory, and waits until it is ready.
 func (e *env) startServe(ctx context.Context, bin, name string, clientIDs []string, extra ...string) (*childServe, error) {
+	return e.startServeEnv(ctx, bin, name, clientIDs, nil, extra...)
+}
+
+// startServeEnv is startServe with more environment variables (NAME=value).
+func (e *env) startServeEnv(ctx context.Context, bin, name string, clientIDs []string, env []string, extra ...string) (*childServe, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -122,7 +127,7 @@ func (e *env) startServe(ctx context.Context, bin, name string, clientIDs []stri
 	}
 	args := append([]string{"serve", "--clickhouse-dsn", e.dsn, "--listen", addr, "--log-level", "warn"}, extra...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "USAGELENS_TOKEN_KEY="+string(e.key))
+	cmd.Env = append(append(os.Environ(), "USAGELENS_TOKEN_KEY="+string(e.key)), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

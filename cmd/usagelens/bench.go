@@ -15,7 +15,7 @@ import (
 	"github.com/usagelens/usagelens/dataset"
 )
 
-var benchAnchors = []string{"sql", "nethttp", "export", "rss", "rollups", "cache", "wrk", "users", "jobs"}
+var benchAnchors = []string{"sql", "nethttp", "export", "rss", "rollups", "cache", "wrk", "users", "jobs", "xlsx"}
 
 func runBench(args []string) error {
 	fs := newFlags("bench")
@@ -64,7 +64,7 @@ func runBench(args []string) error {
 	}
 	on := func(name string) bool { return slices.Contains(strings.Split(*anchors, ","), name) }
 	c.RawSQL, c.NetHTTP, c.Export, c.RSS = on("sql"), on("nethttp"), on("export"), on("rss")
-	c.RollupSQL, c.CacheHit, c.Wrk, c.Users, c.Jobs = on("rollups"), on("cache"), on("wrk"), on("users"), on("jobs")
+	c.RollupSQL, c.CacheHit, c.Wrk, c.Users, c.Jobs, c.XLSX = on("rollups"), on("cache"), on("wrk"), on("users"), on("jobs"), on("xlsx")
 	for _, v := range strings.Split(*variants, ",") {
 		if v = strings.TrimSpace(v); v != "" {
 			c.Variants = append(c.Variants, v)
