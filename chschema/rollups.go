@@ -104,6 +104,22 @@ func backfill(tables ...string) func(context.Context, driver.Conn) error {
 	}
 }
 
+// noMonth is a month no table holds: loads accept days from 2000 on.
+const noMonth = "197001"
+
+// SettleReplaced makes the REPLACE PARTITIONs before it durable. On
+// ClickHouse 18.16 a replaced part stays on disk, inactive, for a while,
+// and a server killed (even stopped) in that time brings it back active
+// after its restart: the month's rows twice. Dropping a partition,
+// even one the table does not have, removes the inactive parts at once.
+// Newer releases write a covering empty part and need nothing.
+func SettleReplaced(ctx context.Context, conn driver.Conn, table string) error {
+	if err := conn.Exec(ctx, "ALTER TABLE "+table+" DROP PARTITION "+noMonth); err != nil {
+		return fmt.Errorf("cannot settle the replaced months of %s: %w", table, err)
+	}
+	return nil
+}
+
 func (r Rollup) backfill(ctx context.Context, conn driver.Conn, parts []string) error {
 	stage := r.Table + "_migrate"
 	for _, s := range []string{"DROP TABLE IF EXISTS " + stage, "CREATE TABLE " + stage + " AS " + r.Table} {
@@ -122,6 +138,9 @@ func (r Rollup) backfill(ctx context.Context, conn driver.Conn, parts []string) 
 				return fmt.Errorf("cannot build %s for month %s: %w", r.Table, p, err)
 			}
 		}
+	}
+	if err := SettleReplaced(ctx, conn, r.Table); err != nil {
+		return err
 	}
 	if err := conn.Exec(ctx, "DROP TABLE "+stage); err != nil {
 		return fmt.Errorf("cannot drop %s: %w", stage, err)

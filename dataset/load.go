@@ -261,6 +261,11 @@ func (s *staging) swap(ctx context.Context, parts []string) error {
 			}
 		}
 	}
+	for _, t := range s.tables() {
+		if err := chschema.SettleReplaced(ctx, s.conn, strings.TrimSuffix(t, s.suffix)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
