@@ -41,12 +41,25 @@ func Connect(ctx context.Context, dsn string, maxConns int) (driver.Conn, error)
 		// Not the DSN itself: it may hold a password.
 		return nil, fmt.Errorf("invalid ClickHouse DSN: %w", err)
 	}
-	db := opts.Auth.Database
-	if err := checkDatabaseName(db); err != nil {
+	if err := checkDatabaseName(opts.Auth.Database); err != nil {
 		return nil, err
 	}
+	return connectWith(ctx, opts, maxConns)
+}
+
+// connectWith is Connect with parsed options.
+func connectWith(ctx context.Context, opts *clickhouse.Options, maxConns int) (driver.Conn, error) {
+	db := opts.Auth.Database
 	opts.MaxOpenConns, opts.MaxIdleConns = maxConns, maxConns
 	opts.DialTimeout = dialTimeout
+	if opts.Settings == nil {
+		opts.Settings = clickhouse.Settings{}
+	}
+	for k, v := range sessionSettings() {
+		if _, set := opts.Settings[k]; !set {
+			opts.Settings[k] = v
+		}
+	}
 	conn, err := open(ctx, opts)
 	if err != nil && db != "" && exceptionCode(err) == codeUnknownDatabase {
 		if cerr := createDatabase(ctx, opts); cerr != nil {
@@ -57,7 +70,34 @@ func Connect(ctx context.Context, dsn string, maxConns int) (driver.Conn, error)
 	if err != nil {
 		return nil, describe(err, opts)
 	}
-	return conn, nil
+	return &optsConn{Conn: conn, opts: *opts}, nil
+}
+
+// sessionSettings are sent with every query. They matter on a cluster
+// only, and are the same on a single node so that one SQL serves both: an
+// INSERT into a Distributed table returns once every shard has its rows
+// (the asynchronous default reports success with a shard down). The other
+// setting a cluster needs is a string, which 18.16 takes only from the
+// user's profile (checkProductMode).
+func sessionSettings() clickhouse.Settings {
+	return clickhouse.Settings{"insert_distributed_sync": 1}
+}
+
+// optsConn is a connection that remembers how it was opened, so that a
+// cluster's shards can be reached with the same user and password.
+type optsConn struct {
+	driver.Conn
+	opts clickhouse.Options
+}
+
+// optionsOf are the options conn was opened with.
+func optionsOf(conn driver.Conn) (*clickhouse.Options, error) {
+	c, ok := conn.(*optsConn)
+	if !ok {
+		return nil, errors.New("this connection was not opened by chschema.Connect, so a cluster's shards cannot be reached with its user and password")
+	}
+	o := c.opts
+	return &o, nil
 }
 
 // checkDatabaseName refuses names that cannot be quoted as an identifier

@@ -63,10 +63,8 @@ const (
 	VersionSettle = 250 * time.Millisecond
 )
 
-// BumpVersions records that the clients' data changed now, and waits
-// VersionSettle so that every instance has seen it before the caller
-// reports the load done.
-func BumpVersions(ctx context.Context, conn driver.Conn, clients []string) error {
+// WriteVersions records that the clients' data changed now.
+func WriteVersions(ctx context.Context, conn driver.Conn, clients []string) error {
 	if len(clients) == 0 {
 		return nil
 	}
@@ -75,6 +73,12 @@ func BumpVersions(ctx context.Context, conn driver.Conn, clients []string) error
 	if err != nil {
 		return fmt.Errorf("cannot record the new data version of %d clients: %w", len(clients), err)
 	}
+	return nil
+}
+
+// SettleVersions waits until every instance has polled the versions
+// written before it.
+func SettleVersions(ctx context.Context) error {
 	select {
 	case <-time.After(VersionSettle):
 		return nil
@@ -121,7 +125,7 @@ func SettleReplaced(ctx context.Context, conn driver.Conn, table string) error {
 }
 
 func (r Rollup) backfill(ctx context.Context, conn driver.Conn, parts []string) error {
-	stage := r.Table + "_migrate"
+	stage := StagingTable(r.Table, "migrate")
 	for _, s := range []string{"DROP TABLE IF EXISTS " + stage, "CREATE TABLE " + stage + " AS " + r.Table} {
 		if err := conn.Exec(ctx, s); err != nil {
 			return fmt.Errorf("cannot prepare %s: %w", stage, err)

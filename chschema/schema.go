@@ -114,7 +114,19 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 
 // Migrate applies every embedded migration the database has not recorded
 // yet. Statements are idempotent, so a run cut short is safely repeated.
+// A cluster database is migrated on its cluster (MigrateCluster).
 func Migrate(ctx context.Context, conn driver.Conn) (applied []string, err error) {
+	c, err := Layout(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		return MigrateCluster(ctx, conn, c.Name)
+	}
+	return migrateNode(ctx, conn)
+}
+
+func migrateNode(ctx context.Context, conn driver.Conn) (applied []string, err error) {
 	f, err := Detect(ctx, conn)
 	if err != nil {
 		return nil, err

@@ -29,12 +29,15 @@ type Server struct {
 	TCPPort  int
 	HTTPPort int
 
-	bin      []string
-	mu       sync.Mutex // guards cmd, done and err across restarts
-	cmd      *exec.Cmd
-	done     chan struct{}
-	err      error
-	stopping atomic.Bool
+	bin []string
+	// extra is config inside <yandex> beyond the defaults, profile
+	// settings of the default user's profile beyond the defaults.
+	extra, profile string
+	mu             sync.Mutex // guards cmd, done and err across restarts
+	cmd            *exec.Cmd
+	done           chan struct{}
+	err            error
+	stopping       atomic.Bool
 }
 
 // FindBinary returns the command that starts a server: clickhouse-server,
@@ -53,6 +56,46 @@ func FindBinary() ([]string, error) {
 // and waits until it answers queries. The child dies with this process
 // (Pdeathsig), so a crashed parent leaves no server behind.
 func Start(ctx context.Context, dir string) (*Server, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	return startOn(ctx, dir, ports[0], ports[1], "", "")
+}
+
+// StartCluster starts n servers, in dir/node1 … dir/nodeN, that each know
+// the cluster name: n shards of one replica, in that order. Their profile
+// has what a cluster database needs (distributed_product_mode = local).
+func StartCluster(ctx context.Context, dir, name string, n int) ([]*Server, error) {
+	ports, err := freePorts(2 * n)
+	if err != nil {
+		return nil, err
+	}
+	var shards strings.Builder
+	for i := range n {
+		fmt.Fprintf(&shards, "<shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>", ports[2*i])
+	}
+	extra := "  <remote_servers><" + name + ">" + shards.String() + "</" + name + "></remote_servers>\n"
+	var nodes []*Server
+	for i := range n {
+		s, err := startOn(ctx, filepath.Join(dir, fmt.Sprintf("node%d", i+1)), ports[2*i], ports[2*i+1], extra, ClusterProfile)
+		if err != nil {
+			for _, s := range nodes {
+				_ = s.Stop()
+			}
+			return nil, err
+		}
+		nodes = append(nodes, s)
+	}
+	return nodes, nil
+}
+
+// ClusterProfile is the profile setting every node of a cluster that
+// serves usagelens needs: old servers take only numbers as settings
+// from a client, so it cannot be sent with each query.
+const ClusterProfile = "<distributed_product_mode>local</distributed_product_mode>"
+
+func startOn(ctx context.Context, dir string, tcp, http int, extra, profile string) (*Server, error) {
 	bin, err := FindBinary()
 	if err != nil {
 		return nil, err
@@ -61,11 +104,7 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot resolve %s: %w", dir, err)
 	}
-	ports, err := freePorts(2)
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], bin: bin}
+	s := &Server{Dir: dir, TCPPort: tcp, HTTPPort: http, bin: bin, extra: extra, profile: profile}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create %s: %w", dir, err)
 	}
@@ -309,11 +348,11 @@ func (s *Server) writeConfig() error {
       <quota>default</quota>
     </default>
   </users>
-  <profiles><default><max_memory_usage>8000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>8000000000</max_memory_usage>` + s.profile + `</default></profiles>
   <quotas><default></default></quotas>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
-</yandex>
+` + s.extra + `</yandex>
 `
 	if err := os.WriteFile(s.configPath(), []byte(cfg), 0o644); err != nil {
 		return fmt.Errorf("cannot write %s: %w", s.configPath(), err)

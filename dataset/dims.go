@@ -237,3 +237,29 @@ func insertRows(ctx context.Context, conn driver.Conn, insert string, n int, row
 	}
 	return nil
 }
+
+// only is the rows of the clients keep accepts.
+func (d *dims) only(keep func(client uuid.UUID) bool) *dims {
+	out := &dims{}
+	for _, c := range d.clients {
+		if keep(c.id) {
+			out.clients = append(out.clients, c)
+		}
+	}
+	for _, a := range d.apps {
+		if keep(a.clientID) {
+			out.apps = append(out.apps, a)
+		}
+	}
+	for _, m := range d.members {
+		if keep(m.clientID) {
+			out.members = append(out.members, m)
+		}
+	}
+	for _, u := range d.users {
+		if keep(u.clientID) {
+			out.users = append(out.users, u)
+		}
+	}
+	return out
+}

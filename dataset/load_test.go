@@ -96,9 +96,7 @@ func TestLoadPutsExactlyTheRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("second load, before merges")
-	if err := conn.Exec(context.Background(), "OPTIMIZE TABLE app_usage_reports FINAL"); err != nil {
-		t.Fatal(err)
-	}
+	chtest.Optimize(t, conn, "app_usage_reports")
 	check("after OPTIMIZE FINAL")
 
 	var name, vendor string
@@ -207,9 +205,7 @@ func TestLoadSeededTinyDataset(t *testing.T) {
 			t.Fatalf("load %d: %d rows, file has %d", i+1, st.UsageRows, seeded)
 		}
 	}
-	if err := conn.Exec(context.Background(), "OPTIMIZE TABLE app_usage_reports FINAL"); err != nil {
-		t.Fatal(err)
-	}
+	chtest.Optimize(t, conn, "app_usage_reports")
 	if n := scalar(t, conn, "SELECT count() FROM app_usage_reports"); n != uint64(seeded) {
 		t.Fatalf("table has %d rows after two loads and OPTIMIZE FINAL, file has %d", n, seeded)
 	}

@@ -240,3 +240,41 @@ func insertChunk(b driver.Batch, c *usageChunk) error {
 }
 
 const usageColumns = "client_id, activity_date, application_id, user_id, total_active_ms, total_session_count"
+
+// splitter divides chunks by the shard that owns each row's client, into
+// chunks it reuses; with one shard a chunk passes through whole.
+type splitter struct {
+	owner func(uuid.UUID) int
+	parts []*usageChunk
+	one   []*usageChunk
+}
+
+func newSplitter(n int, owner func(uuid.UUID) int) *splitter {
+	s := &splitter{owner: owner, one: make([]*usageChunk, 1)}
+	if n > 1 {
+		for range n {
+			s.parts = append(s.parts, newChunk())
+		}
+	}
+	return s
+}
+
+func (s *splitter) split(c *usageChunk) []*usageChunk {
+	if s.parts == nil {
+		s.one[0] = c
+		return s.one
+	}
+	for _, p := range s.parts {
+		p.reset()
+	}
+	for r, client := range c.clients {
+		p := s.parts[s.owner(client)]
+		p.clients = append(p.clients, client)
+		p.dates = append(p.dates, c.dates[r])
+		p.apps = append(p.apps, c.apps[r])
+		p.users = append(p.users, c.users[r])
+		p.ms = append(p.ms, c.ms[r])
+		p.sessions = append(p.sessions, c.sessions[r])
+	}
+	return s.parts
+}

@@ -15,7 +15,7 @@ import (
 )
 
 // DataVersion identifies the state of one client's data: it changes when
-// a load that touched the client commits (chschema.BumpVersions).
+// a load that touched the client commits (chschema.WriteVersions).
 type DataVersion uint64
 
 // AsOf is when the data last changed, nil when no load recorded it.

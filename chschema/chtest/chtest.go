@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/usagelens/usagelens/chschema"
@@ -35,6 +34,7 @@ var (
 func Main(m *testing.M) {
 	code := m.Run()
 	stop()
+	stopCluster()
 	if chdbOnce.s != nil {
 		chdbOnce.s.Close()
 		os.RemoveAll(chdbOnce.dir)
@@ -65,8 +65,20 @@ func Private(tb testing.TB) *chserver.Server {
 }
 
 // NewDB creates a fresh database on the shared server, migrated to the
-// latest schema, drops it when the test ends and returns its DSN.
+// latest schema, drops it when the test ends and returns its DSN. With
+// USAGELENS_TEST_CLUSTER=N set it is NewClusterDB instead, so a suite
+// written for one server runs unchanged on a cluster of N shards.
 func NewDB(tb testing.TB) string {
+	tb.Helper()
+	if ClusterShards() > 0 {
+		return NewClusterDB(tb)
+	}
+	return NewNodeDB(tb)
+}
+
+// NewNodeDB is NewDB on the shared single server, whatever
+// USAGELENS_TEST_CLUSTER says.
+func NewNodeDB(tb testing.TB) string {
 	tb.Helper()
 	dsn := Server(tb)
 	name := "test_" + randomHex(6)
@@ -83,14 +95,11 @@ func NewDB(tb testing.TB) string {
 	return dbDSN
 }
 
-// Open connects to dsn and closes the connection when the test ends.
+// Open connects to dsn as the service does (chschema.Connect, a pool of
+// the driver's default 10) and closes the connection when the test ends.
 func Open(tb testing.TB, dsn string) driver.Conn {
 	tb.Helper()
-	opts, err := clickhouse.ParseDSN(dsn)
-	if err != nil {
-		tb.Fatalf("bad DSN %q: %v", dsn, err)
-	}
-	conn, err := clickhouse.Open(opts)
+	conn, err := chschema.Connect(context.Background(), dsn, 10)
 	if err != nil {
 		tb.Fatalf("cannot open %s: %v", dsn, err)
 	}
