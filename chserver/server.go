@@ -211,6 +211,15 @@ func (s *Server) Kill() {
 	<-done
 }
 
+// Pause stops the process without ending it (SIGSTOP), as a hung server
+// would; Kill still ends it. Tests use it.
+func (s *Server) Pause() {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGSTOP)
+}
+
 // Restart starts a server that Stop or Kill ended, on the same ports and
 // data, and waits until it answers queries. Tests use it to take the
 // database away and bring it back. It is not for a server under

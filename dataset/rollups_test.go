@@ -73,7 +73,7 @@ func rollupState(t *testing.T, conn driver.Conn) string {
 // swap), and equal to what migrations 4 and 6 build from the usage rows
 // alone.
 func TestRollupsFollowEachLoad(t *testing.T) {
-	conn := chtest.Open(t, chtest.NewDB(t))
+	conn := chtest.Open(t, chtest.NewNodeDB(t)) // it re-runs single-node migrations
 	_, err := load(t, conn, twoClients(t,
 		row(c1, "2026-01-30", app1, userA, "100", "1"),
 		row(c1, "2026-01-30", app1, userB, "200", "2"),

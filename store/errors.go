@@ -16,6 +16,9 @@ import (
 // ClickHouse error codes the API answers as something other than its own
 // bug (ErrorCodes.cpp).
 const (
+	// A connection closed mid-query: on a cluster, a shard that died
+	// while it answered.
+	codeReadAfterEOF        = 32
 	codeTimeoutExceeded     = 159
 	codeTooManySimultaneous = 202
 	codeSocketTimeout       = 209
@@ -43,7 +46,8 @@ func translateIn(ctx context.Context, err error) error {
 // and Go error type (never by message text): the deadline and the server's
 // TIMEOUT_EXCEEDED are timeouts; memory and concurrency limits mean the
 // server is overloaded for now; result limits mean the request asks for
-// too much; a refused, reset or closed connection means it is unavailable;
+// too much; a refused, reset or closed connection (ours, or the server's to
+// a shard) means it is unavailable;
 // anything else (a syntax error, an unknown column) is our bug.
 func translate(err error) error {
 	if err == nil {
@@ -87,7 +91,7 @@ func kindOf(err error) errs.Kind {
 			return errs.Overloaded
 		case codeTooManyRowsOrBytes:
 			return errs.ResultTooLarge
-		case codeNetworkError, codeAllConnectionsTried:
+		case codeNetworkError, codeAllConnectionsTried, codeReadAfterEOF:
 			return errs.Unavailable
 		}
 		return errs.Internal

@@ -44,6 +44,7 @@ type serveConfig struct {
 	demo, rollups                                      bool
 	queryTimeout, exportTimeout, shutdownTimeout       time.Duration
 	maxConns                                           int
+	cluster                                            string
 	cacheBytes                                         int64
 }
 
@@ -59,6 +60,7 @@ func runServe(args []string) error {
 	fs.DurationVar(&c.queryTimeout, "query-timeout", 30*time.Second, "limit of one ClickHouse query (also max_execution_time)")
 	fs.DurationVar(&c.exportTimeout, "export-timeout", 30*time.Minute, "limit of one CSV export, query and streaming")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may finish after SIGTERM")
+	clusterFlag(fs, &c.cluster)
 	fs.IntVar(&c.maxConns, "clickhouse-max-conns", 32, "ClickHouse connection pool size")
 	fs.Int64Var(&c.cacheBytes, "cache-bytes", 256<<20, "bound of the in-memory response cache in bytes; 0: no cache")
 	fs.BoolVar(&c.rollups, "rollups", true, "answer from the rollups where they give the exact answer; false: always from usage rows")
@@ -91,6 +93,9 @@ func serve(c serveConfig) error {
 	if err != nil {
 		return err
 	}
+	if c.dsn == "" && c.cluster != "" {
+		return errors.New("--clickhouse-cluster needs --clickhouse-dsn: the managed clickhouse-server is one node")
+	}
 	if c.dsn == "" {
 		srv, err := startManaged(ctx, c.dataDir, log)
 		if err != nil {
@@ -107,7 +112,7 @@ func serve(c serveConfig) error {
 	defer func() { log.Info("closing the ClickHouse pool"); conn.Close() }()
 	metrics := observability.NewMetrics()
 	start := time.Now()
-	_, err = chschema.Migrate(ctx, conn)
+	_, err = migrate(ctx, conn, c.cluster)
 	metrics.ObserveQuery("migrate", err, time.Since(start))
 	if err != nil {
 		return err

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/usagelens/usagelens/auth"
 	"github.com/usagelens/usagelens/chschema"
@@ -14,6 +17,8 @@ import (
 func runMigrate(args []string) error {
 	fs := newFlags("migrate")
 	dsn := fs.String("clickhouse-dsn", "", "ClickHouse native DSN, e.g. clickhouse://default:@127.0.0.1:9000/default (required)")
+	var cluster string
+	clusterFlag(fs, &cluster)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -26,12 +31,26 @@ func runMigrate(args []string) error {
 		return err
 	}
 	defer conn.Close()
-	applied, err := chschema.Migrate(ctx, conn)
+	applied, err := migrate(ctx, conn, cluster)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("schema at version %d (applied now: %d %v)\n", chschema.Latest(), len(applied), applied)
 	return nil
+}
+
+// clusterFlag is --clickhouse-cluster of a command that migrates.
+func clusterFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "clickhouse-cluster", "", "spread the DSN's database over this cluster of the server's remote_servers: local tables on every shard, Distributed tables on every node (docs/cluster.md); empty: one node, or the cluster the database already is on")
+}
+
+// migrate brings conn's database to the latest schema, on cluster when
+// one is named (a database already on a cluster is migrated on it).
+func migrate(ctx context.Context, conn driver.Conn, cluster string) ([]string, error) {
+	if cluster != "" {
+		return chschema.MigrateCluster(ctx, conn, cluster)
+	}
+	return chschema.Migrate(ctx, conn)
 }
 
 func runSeed(args []string) error {
@@ -61,6 +80,8 @@ func runSeed(args []string) error {
 func runLoad(args []string) error {
 	fs := newFlags("load")
 	dsn := fs.String("clickhouse-dsn", "", "ClickHouse native DSN (required)")
+	var cluster string
+	clusterFlag(fs, &cluster)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -73,7 +94,7 @@ func runLoad(args []string) error {
 		return err
 	}
 	defer conn.Close()
-	if _, err := chschema.Migrate(ctx, conn); err != nil {
+	if _, err := migrate(ctx, conn, cluster); err != nil {
 		return err
 	}
 	st, err := dataset.Load(ctx, conn, fs.Arg(0), os.Stderr)
