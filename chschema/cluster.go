@@ -260,6 +260,9 @@ func MigrateCluster(ctx context.Context, conn driver.Conn, name string) (applied
 	if err := checkIdentifier("database name", c.ShardDB); err != nil {
 		return nil, err
 	}
+	if err := checkProductMode(ctx, conn, c); err != nil {
+		return nil, err
+	}
 	if err := c.checkLayout(ctx, conn); err != nil {
 		return nil, err
 	}

@@ -95,7 +95,7 @@ func TestParseVersionRejectsGarbage(t *testing.T) {
 // the old rows get their folded keys (worked out by hand), newer versions
 // of themselves.
 func TestNameKeyMigrationBackfills(t *testing.T) {
-	conn := chtest.Open(t, chtest.NewDB(t))
+	conn := chtest.Open(t, chtest.NewNodeDB(t))
 	ctx := context.Background()
 	for _, q := range []string{
 		"ALTER TABLE apps DROP COLUMN name_key",

@@ -31,9 +31,7 @@ func TestRollupsAreTheSource(t *testing.T) {
 	conn := chtest.Open(t, chtest.NewDB(t))
 	loadFixture(t, conn)
 	for _, table := range []string{"usage_app_days", "usage_app_month_users", "usage_client_month_users"} {
-		if err := conn.Exec(context.Background(), "TRUNCATE TABLE "+table); err != nil {
-			t.Fatal(err)
-		}
+		chtest.OnShards(t, conn, "TRUNCATE TABLE "+table)
 	}
 	q := "?granularity=monthly&start_date=2026-02-01&end_date=2026-02-28"
 	rollups := serveAPI(t, conn, func(s *handlers.Server) { s.Cache = nil })

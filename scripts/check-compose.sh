@@ -30,6 +30,7 @@ if command -v docker-compose >/dev/null 2>&1; then
 	v=$(docker-compose version --short 2>/dev/null || echo unknown)
 	check "docker-compose $v config" docker-compose -f docker-compose.yml config -q
 	check "docker-compose $v --profile demo config" docker-compose -f docker-compose.yml --profile demo config -q
+	check "docker-compose $v --profile cluster config" docker-compose -f docker-compose.yml --profile cluster config -q
 	checked=$((checked + 1))
 else
 	echo "skipped: Compose v1 (docker-compose) is not installed (Debian: apt-get install docker-compose)"
@@ -39,6 +40,7 @@ if docker compose version >/dev/null 2>&1; then
 	v=$(docker compose version --short 2>/dev/null || echo unknown)
 	check "docker compose $v config" docker compose -f docker-compose.yml config -q
 	check "docker compose $v --profile demo config" docker compose -f docker-compose.yml --profile demo config -q
+	check "docker compose $v --profile cluster config" docker compose -f docker-compose.yml --profile cluster config -q
 	checked=$((checked + 1))
 else
 	echo "skipped: Compose v2 (the docker compose plugin) is not installed"

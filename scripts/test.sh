@@ -4,7 +4,8 @@
 # missing and fetches
 # current ClickHouse as the chDB library once, checks formatting and vet,
 # then runs every test against real private ClickHouse servers, and the
-# cross-version test on both.
+# cross-version test on both, then the storage suites on a two-shard
+# cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-clickhouse.sh
@@ -24,6 +25,13 @@ go vet ./...
 # absent is said and skipped).
 bash scripts/check-compose.sh
 go test -count=1 -timeout 20m "$@" ./...
+# The storage suites again on a cluster of two shards: private
+# clickhouse-servers on loopback with a generated remote_servers, every
+# database chtest.NewDB makes spread over them (docs/cluster.md). The
+# browser, LibreOffice and cross-version tests test no storage and ran
+# above.
+USAGELENS_TEST_CLUSTER=2 go test -count=1 -timeout 20m -skip 'TestUI|TestXLSXThroughLibreOffice|TestCrossVersion' "$@" \
+  ./handlers ./dataset ./store ./chschema/... ./cmd/usagelens
 # A short fuzz run of the parameter and cursor parsers on top of the
 # committed corpus (query/testdata/fuzz). Bounded by a count of runs, not
 # a duration: Go 1.26's fuzz coordinator can report a duration's end as

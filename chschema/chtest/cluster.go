@@ -131,9 +131,16 @@ func dbName(tb testing.TB, dsn string) string {
 }
 
 // Optimize merges every part of table (OPTIMIZE … FINAL) in conn's
-// database, on every shard of a cluster database: OPTIMIZE does not go
-// through a Distributed table.
+// database, on every shard of a cluster database.
 func Optimize(tb testing.TB, conn driver.Conn, table string) {
+	tb.Helper()
+	OnShards(tb, conn, "OPTIMIZE TABLE "+table+" FINAL")
+}
+
+// OnShards runs stmt in conn's database, or on the local database of every
+// shard of a cluster database: OPTIMIZE, TRUNCATE and ALTER do not go
+// through a Distributed table.
+func OnShards(tb testing.TB, conn driver.Conn, stmt string) {
 	tb.Helper()
 	ctx := context.Background()
 	shards, err := chschema.OpenShards(ctx, conn, 1)
@@ -142,8 +149,8 @@ func Optimize(tb testing.TB, conn driver.Conn, table string) {
 	}
 	defer shards.Close()
 	for i, c := range shards.Conns {
-		if err := c.Exec(ctx, "OPTIMIZE TABLE "+table+" FINAL"); err != nil {
-			tb.Fatalf("OPTIMIZE %s %s: %v", table, shards.Names[i], err)
+		if err := c.Exec(ctx, stmt); err != nil {
+			tb.Fatalf("%s %s: %v", stmt, shards.Names[i], err)
 		}
 	}
 }
