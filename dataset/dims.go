@@ -240,25 +240,19 @@ func insertRows(ctx context.Context, conn driver.Conn, insert string, n int, row
 
 // only is the rows of the clients keep accepts.
 func (d *dims) only(keep func(client uuid.UUID) bool) *dims {
-	out := &dims{}
-	for _, c := range d.clients {
-		if keep(c.id) {
-			out.clients = append(out.clients, c)
-		}
+	return &dims{
+		clients: filter(d.clients, func(c client) uuid.UUID { return c.id }, keep),
+		apps:    filter(d.apps, func(a app) uuid.UUID { return a.clientID }, keep),
+		members: filter(d.members, func(m member) uuid.UUID { return m.clientID }, keep),
+		users:   filter(d.users, func(u user) uuid.UUID { return u.clientID }, keep),
 	}
-	for _, a := range d.apps {
-		if keep(a.clientID) {
-			out.apps = append(out.apps, a)
-		}
-	}
-	for _, m := range d.members {
-		if keep(m.clientID) {
-			out.members = append(out.members, m)
-		}
-	}
-	for _, u := range d.users {
-		if keep(u.clientID) {
-			out.users = append(out.users, u)
+}
+
+func filter[T any](rows []T, clientOf func(T) uuid.UUID, keep func(uuid.UUID) bool) []T {
+	var out []T
+	for _, r := range rows {
+		if keep(clientOf(r)) {
+			out = append(out, r)
 		}
 	}
 	return out
