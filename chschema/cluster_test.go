@@ -3,7 +3,6 @@ package chschema_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -27,7 +26,7 @@ func TestMigrateClusterRoutesEveryTableOnEveryNode(t *testing.T) {
 	ctx := context.Background()
 	shardDSNs := chtest.ShardDSNs(t, nodes, dsn)
 	for i, n := range nodes {
-		node := chtest.Open(t, chtest.WithDatabase(t, n.DSN(), dbOf(t, dsn)))
+		node := chtest.Open(t, chtest.WithDatabase(t, n.DSN(), chtest.Database(t, dsn)))
 		got, err := chschema.StringColumn(ctx, node, "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine = 'Distributed' ORDER BY name")
 		if err != nil {
 			t.Fatal(err)
@@ -124,15 +123,6 @@ func TestOwnerIsWhereDistributedPutsARow(t *testing.T) {
 	if total != 400 {
 		t.Errorf("the shards hold %d rows, want 400", total)
 	}
-}
-
-func dbOf(t *testing.T, dsn string) string {
-	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimPrefix(u.Path, "/")
 }
 
 func contains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }

@@ -116,12 +116,13 @@ func ShardDSNs(tb testing.TB, nodes []*chserver.Server, dsn string) []string {
 	tb.Helper()
 	var out []string
 	for _, n := range nodes {
-		out = append(out, WithDatabase(tb, n.DSN(), dbName(tb, dsn)+"_shard"))
+		out = append(out, WithDatabase(tb, n.DSN(), Database(tb, dsn)+"_shard"))
 	}
 	return out
 }
 
-func dbName(tb testing.TB, dsn string) string {
+// Database is the database dsn names.
+func Database(tb testing.TB, dsn string) string {
 	tb.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil {
