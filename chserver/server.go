@@ -67,13 +67,23 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 // the cluster name: n shards of one replica, in that order. Their profile
 // has what a cluster database needs (distributed_product_mode = local).
 func StartCluster(ctx context.Context, dir, name string, n int) ([]*Server, error) {
+	weights := make([]int, n)
+	for i := range weights {
+		weights[i] = 1
+	}
+	return StartWeightedCluster(ctx, dir, name, weights)
+}
+
+// StartWeightedCluster is StartCluster with a shard of each weight.
+func StartWeightedCluster(ctx context.Context, dir, name string, weights []int) ([]*Server, error) {
+	n := len(weights)
 	ports, err := freePorts(2 * n)
 	if err != nil {
 		return nil, err
 	}
 	var shards strings.Builder
-	for i := range n {
-		fmt.Fprintf(&shards, "<shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>", ports[2*i])
+	for i, w := range weights {
+		fmt.Fprintf(&shards, "<shard><weight>%d</weight><replica><host>127.0.0.1</host><port>%d</port></replica></shard>", w, ports[2*i])
 	}
 	extra := "  <remote_servers><" + name + ">" + shards.String() + "</" + name + "></remote_servers>\n"
 	var nodes []*Server

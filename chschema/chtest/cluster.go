@@ -65,8 +65,7 @@ func stopCluster() {
 // returns the DSN of the database on the first node.
 func NewClusterDB(tb testing.TB) string {
 	tb.Helper()
-	nodes := Cluster(tb)
-	return newClusterDB(tb, nodes)
+	return NewClusterDBOn(tb, Cluster(tb))
 }
 
 // NewPrivateCluster starts a cluster of n shards of the test's own, for
@@ -83,10 +82,11 @@ func NewPrivateCluster(tb testing.TB, n int) ([]*chserver.Server, string) {
 			_ = s.Stop()
 		}
 	})
-	return nodes, newClusterDB(tb, nodes)
+	return nodes, NewClusterDBOn(tb, nodes)
 }
 
-func newClusterDB(tb testing.TB, nodes []*chserver.Server) string {
+// NewClusterDBOn is NewClusterDB on the cluster nodes form.
+func NewClusterDBOn(tb testing.TB, nodes []*chserver.Server) string {
 	tb.Helper()
 	name := "test_" + randomHex(6)
 	dsn := WithDatabase(tb, nodes[0].DSN(), name)
