@@ -63,6 +63,11 @@ type Config struct {
 	// ClickHouseHTTP is that ClickHouse's HTTP interface; empty means the
 	// DSN's host on port 8123.
 	ClickHouseHTTP string
+	// Shards is how many shards the private ClickHouse has: 0 or 1 is one
+	// clickhouse-server; N >= 2 starts a cluster of N (ClusterName, one
+	// replica per shard) and spreads the database ClusterDatabase over it
+	// (chschema.MigrateCluster). It needs an empty DSN.
+	Shards int
 	// SkipLoad uses the rows the database already holds (a previous run
 	// against the same DSN); Load figures are then absent.
 	SkipLoad bool
@@ -123,6 +128,9 @@ func (c *Config) defaults() error {
 	if c.DatasetDir == "" && c.Scale == "" {
 		return errors.New("give a dataset directory or a scale to generate one")
 	}
+	if c.Shards >= 2 && c.DSN != "" {
+		return errors.New("shards start a private cluster: give no DSN (a database already spread over a cluster by `usagelens migrate --clickhouse-cluster` is benched through its DSN alone)")
+	}
 	switch c.Mix {
 	case "", MixLog, MixDashboard, MixBoth, MixZipf:
 	default:
@@ -153,8 +161,11 @@ type env struct {
 	// cache (main itself when that has none): the anchors that time
 	// ClickHouse's work go through it.
 	main, uncached *service
-	svc            *apiClient // main's client
-	chPID          int        // the private clickhouse-server's process, 0 for a DSN's
+	svc            *apiClient    // main's client
+	chPID          int           // the private clickhouse-server's process, 0 for a DSN's or a cluster
+	chPIDs         []int         // every private clickhouse-server's process, node 1 first
+	cluster        string        // the private cluster the database is spread over, "" for one node
+	nodes          []driver.Conn // a connection to every shard (conn itself on one node)
 	clients        []workload.ClientShape
 	log            func(format string, args ...any)
 	cleanup        []func()
@@ -287,14 +298,9 @@ func (e *env) setup(ctx context.Context, rep *Report) error {
 
 	e.dsn, e.httpURL = cfg.DSN, cfg.ClickHouseHTTP
 	if e.dsn == "" {
-		e.log("== starting a private clickhouse-server in %s", filepath.Join(e.work, "clickhouse"))
-		srv, err := chserver.Start(ctx, filepath.Join(e.work, "clickhouse"))
-		if err != nil {
+		if err := e.startClickHouse(ctx); err != nil {
 			return err
 		}
-		e.defer_(func() { e.log("stopping the private clickhouse-server"); _ = srv.Stop() })
-		e.dsn, e.httpURL = srv.DSN(), srv.HTTPURL()
-		e.chPID = serverPID(filepath.Join(srv.Dir, "data"))
 	}
 	opts, err := clickhouse.ParseDSN(e.dsn)
 	if err != nil {
@@ -320,7 +326,13 @@ func (e *env) setup(ctx context.Context, rep *Report) error {
 	if err := e.conn.QueryRow(ctx, "SELECT version()").Scan(&rep.Machine.ClickHouse); err != nil {
 		return fmt.Errorf("cannot read the ClickHouse version: %w", err)
 	}
-	if _, err := chschema.Migrate(ctx, e.conn); err != nil {
+	if e.cluster != "" {
+		e.log("== spreading database %s over cluster %s (chschema.MigrateCluster)", e.database, e.cluster)
+		_, err = chschema.MigrateCluster(ctx, e.conn, e.cluster)
+	} else {
+		_, err = chschema.Migrate(ctx, e.conn)
+	}
+	if err != nil {
 		return err
 	}
 	if !cfg.SkipLoad {
@@ -343,18 +355,86 @@ func (e *env) setup(ctx context.Context, rep *Report) error {
 	if err := describeDataset(ctx, e.conn, e.clients, &rep.Dataset); err != nil {
 		return err
 	}
+	shards, err := chschema.OpenShards(ctx, e.conn, 1)
+	if err != nil {
+		return err
+	}
+	e.defer_(shards.Close)
+	e.nodes = shards.Conns
+	if e.cluster != "" {
+		if rep.Dataset.ShardRows, err = shardRows(ctx, shards); err != nil {
+			return err
+		}
+		e.log("usage rows per shard: %v", rep.Dataset.ShardRows)
+	}
 	return e.startServices()
+}
+
+// ClusterName and ClusterDatabase are the private cluster Shards starts
+// and the database on node 1 the dataset is loaded into.
+const (
+	ClusterName     = "usagelens_bench"
+	ClusterDatabase = "bench"
+)
+
+// startClickHouse starts the private server, or the private cluster of
+// cfg.Shards, in the work directory; node 1 serves the bench.
+func (e *env) startClickHouse(ctx context.Context) error {
+	dir := filepath.Join(e.work, "clickhouse")
+	if e.cfg.Shards < 2 {
+		e.log("== starting a private clickhouse-server in %s", dir)
+		srv, err := chserver.Start(ctx, dir)
+		if err != nil {
+			return err
+		}
+		e.defer_(func() { e.log("stopping the private clickhouse-server"); _ = srv.Stop() })
+		e.dsn, e.httpURL = srv.DSN(), srv.HTTPURL()
+		e.chPID = serverPID(filepath.Join(srv.Dir, "data"))
+		e.chPIDs = []int{e.chPID}
+		return nil
+	}
+	e.log("== starting shards: a private cluster %s of %d clickhouse-servers in %s", ClusterName, e.cfg.Shards, dir)
+	start := time.Now()
+	nodes, err := chserver.StartCluster(ctx, dir, ClusterName, e.cfg.Shards)
+	if err != nil {
+		return err
+	}
+	e.defer_(func() {
+		e.log("stopping the %d shards", len(nodes))
+		for _, n := range nodes {
+			_ = n.Stop()
+		}
+	})
+	var addrs []string
+	for _, n := range nodes {
+		e.chPIDs = append(e.chPIDs, serverPID(filepath.Join(n.Dir, "data")))
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", n.TCPPort))
+	}
+	e.log("%d shards up in %s: %s; the bench goes through node 1", len(nodes), time.Since(start).Round(time.Millisecond), strings.Join(addrs, ", "))
+	e.dsn = fmt.Sprintf("clickhouse://default:@127.0.0.1:%d/%s", nodes[0].TCPPort, ClusterDatabase)
+	e.httpURL, e.cluster = nodes[0].HTTPURL(), ClusterName
+	return nil
 }
 
 // waitForMerges lets the merges of the freshly loaded parts finish (up to
 // ten minutes) before anything is measured: they take a core of the two,
-// so a run measured during them reports the merges, not the service.
+// so a run measured during them reports the merges, not the service. On a
+// cluster the parts are in each shard's local database.
 func (e *env) waitForMerges(ctx context.Context) error {
+	shards, err := chschema.OpenShards(ctx, e.conn, 1)
+	if err != nil {
+		return err
+	}
+	defer shards.Close()
 	start := time.Now()
 	for {
 		var n uint64
-		if err := e.conn.QueryRow(ctx, "SELECT count() FROM system.merges WHERE database = currentDatabase()").Scan(&n); err != nil {
-			return fmt.Errorf("cannot read system.merges: %w", err)
+		for _, c := range shards.Conns {
+			var m uint64
+			if err := c.QueryRow(ctx, "SELECT count() FROM system.merges WHERE database = currentDatabase()").Scan(&m); err != nil {
+				return fmt.Errorf("cannot read system.merges: %w", err)
+			}
+			n += m
 		}
 		if n == 0 {
 			e.log("merges after the load done in %s", time.Since(start).Round(time.Second))
@@ -415,12 +495,61 @@ func (e *env) startServices() error {
 func (e *env) replayOn(ctx context.Context, s *service, reqs []workload.Request, source string) Replay {
 	e.log("== replay: %d requests, %d distinct (%s), %d workers, %s, service: %s", len(reqs), distinct(reqs), source, e.cfg.Concurrency, e.cfg.Duration, s.desc)
 	before := s.cache.Stats()
+	cpu0, ch0, q0 := cpuTime(), e.clickHouseCPU(), e.queries(ctx)
 	rp := replay(ctx, s.client, reqs, e.cfg.Concurrency, e.cfg.Duration, e.cfg.Progress)
 	rp.Source, rp.Service, rp.Cache = source, s.desc, cacheDelta(s.cache, before)
+	if n := float64(rp.Total.Count); n > 0 {
+		rp.CPU = &ReplayCPU{Bench: round3(float64((cpuTime() - cpu0).Microseconds()) / n)}
+		for i, t := range e.clickHouseCPU() {
+			rp.CPU.ClickHouse = append(rp.CPU.ClickHouse, round3(float64((t-ch0[i]).Microseconds())/n))
+		}
+		if q := e.queries(ctx); len(q) == len(q0) {
+			for i := range q {
+				rp.CPU.Queries = append(rp.CPU.Queries, round3(float64(q[i]-q0[i])/n))
+			}
+		}
+	}
 	if rp.Cache != nil {
 		e.log("cache during the replay: %d hits, %d misses (hit ratio %.5f)", rp.Cache.Hits, rp.Cache.Misses, rp.Cache.HitRatio)
 	}
 	return rp
+}
+
+// shardRows counts the usage rows in each shard's local table.
+func shardRows(ctx context.Context, shards *chschema.Shards) ([]uint64, error) {
+	var rows []uint64
+	for i, c := range shards.Conns {
+		var n uint64
+		if err := c.QueryRow(ctx, "SELECT count() FROM app_usage_reports").Scan(&n); err != nil {
+			return nil, fmt.Errorf("cannot count the usage rows of %s: %w", shards.Names[i], err)
+		}
+		rows = append(rows, n)
+	}
+	return rows, nil
+}
+
+// clickHouseCPU is the CPU time so far of each private clickhouse-server.
+func (e *env) clickHouseCPU() []time.Duration {
+	var ts []time.Duration
+	for _, pid := range e.chPIDs {
+		ts = append(ts, procCPU(pid))
+	}
+	return ts
+}
+
+// queries reads each node's count of queries so far (system.events'
+// Query, which counts a shard's part of a distributed query too); nil
+// when a node does not answer.
+func (e *env) queries(ctx context.Context) []uint64 {
+	var qs []uint64
+	for _, c := range e.nodes {
+		var n uint64
+		if err := c.QueryRow(ctx, "SELECT value FROM system.events WHERE event = 'Query'").Scan(&n); err != nil {
+			return nil
+		}
+		qs = append(qs, n)
+	}
+	return qs
 }
 
 func clientIDs(reqs []workload.Request) []string {

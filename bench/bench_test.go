@@ -105,6 +105,54 @@ func TestBenchSmoke(t *testing.T) {
 	}
 }
 
+// TestBenchShards runs the harness briefly on a private cluster of two
+// shards: the dataset spread over them, the replay and the anchors that go
+// through ClickHouse answering as on one node.
+func TestBenchShards(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tiny")
+	st, err := dataset.Generate(dir, dataset.SeedOptions{Scale: dataset.ScaleTiny, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	rep, err := bench.Run(context.Background(), bench.Config{
+		DatasetDir: dir, Mix: bench.MixDashboard, Concurrency: 2, Duration: time.Second, Shards: 2, WorkDir: t.TempDir(),
+		AnchorRuns: 1, RawSQL: true, Export: true, RollupSQL: true, Users: true, Rollups: true, Variants: []string{bench.VariantRaw},
+		Progress: &progress,
+	})
+	if err != nil {
+		t.Fatalf("bench.Run: %v\nprogress:\n%s", err, progress.String())
+	}
+	if rep.Config.Shards != 2 || len(rep.Dataset.ShardRows) != 2 || rep.Dataset.ShardRows[0]+rep.Dataset.ShardRows[1] != uint64(st.UsageRows) {
+		t.Errorf("shards %d, rows per shard %v, want 2 shards holding %d rows between them", rep.Config.Shards, rep.Dataset.ShardRows, st.UsageRows)
+	}
+	for _, rp := range append([]bench.Replay{rep.Replay}, rep.Variants...) {
+		if tot := rp.Total; tot.Count == 0 || tot.Errors != 0 {
+			t.Errorf("replay %q total = %+v, want requests and no errors", rp.Variant, tot)
+		}
+		if rp.CPU == nil || len(rp.CPU.ClickHouse) != 2 {
+			t.Errorf("replay %q CPU = %+v, want both nodes'", rp.Variant, rp.CPU)
+		}
+	}
+	if a := rep.Rollup; a == nil || len(a.Cases) != 2 || a.Cases[0].Checked == 0 {
+		t.Errorf("rollups anchor = %+v, want two cases with apps checked", a)
+	}
+	if a := rep.Export; a == nil || a.Rows == 0 || a.Service.Lines != a.ClickHouse.Lines || a.Service.ClickHouseCPU != 0 {
+		t.Errorf("export anchor = %+v, want the same lines and no ClickHouse CPU figure", a)
+	}
+	if !strings.Contains(progress.String(), "== starting shards") || !strings.Contains(progress.String(), "== loading") {
+		t.Errorf("progress does not say it started shards and loaded:\n%s", progress.String())
+	}
+}
+
+// TestBenchShardsRefuseDSN checks shards are only of a private cluster.
+func TestBenchShardsRefuseDSN(t *testing.T) {
+	_, err := bench.Run(context.Background(), bench.Config{DatasetDir: t.TempDir(), Shards: 2, DSN: "clickhouse://127.0.0.1:9000/x"})
+	if err == nil || !strings.Contains(err.Error(), "private cluster") {
+		t.Errorf("bench.Run with shards and a DSN: %v, want a refusal", err)
+	}
+}
+
 // checkDashboardAnchors checks issue 13's parts of a smoke run: cache hits
 // faster than no cache, the rollups' answers equal to the minimal raw-row
 // SQL's (the anchor fails the run otherwise), the variants replayed

@@ -46,8 +46,21 @@ type Replay struct {
 	Seconds     float64     `json:"seconds"`
 	Kinds       []KindStats `json:"kinds"`
 	Total       KindStats   `json:"total"`
+	// CPU is the CPU time the replay took per request.
+	CPU *ReplayCPU `json:"cpu_us_per_request,omitempty"`
 
 	durations []time.Duration // every request's, sorted
+}
+
+// ReplayCPU is CPU time per replayed request, in microseconds: this
+// process (service and client) and each private clickhouse-server, node 1
+// first (none with a DSN). procCPU counts in 10 ms ticks. Queries are
+// the queries each node ran per request (the bench's own reads of the
+// counter included), on a DSN's cluster too.
+type ReplayCPU struct {
+	Bench      float64   `json:"bench"`
+	ClickHouse []float64 `json:"clickhouse,omitempty"`
+	Queries    []float64 `json:"clickhouse_queries,omitempty"`
 }
 
 // kindAcc accumulates one worker's samples of one kind.

@@ -52,12 +52,18 @@ type ReportConfig struct {
 	CacheBytes int64    `json:"cache_bytes"`
 	Rollups    bool     `json:"rollups"`
 	Variants   []string `json:"replay_variants,omitempty"`
+	// Shards is the private cluster's shard count (absent: one node).
+	Shards int `json:"shards,omitempty"`
 }
 
 func reportConfig(c Config) ReportConfig {
-	return ReportConfig{Concurrency: c.Concurrency, Seconds: c.Duration.Seconds(), AnchorRuns: c.AnchorRuns,
+	rc := ReportConfig{Concurrency: c.Concurrency, Seconds: c.Duration.Seconds(), AnchorRuns: c.AnchorRuns,
 		Mix: c.Mix, PrivateServer: c.DSN == "", StartedAt: time.Now().UTC().Format(time.RFC3339), CommandLine: strings.Join(os.Args, " "),
 		PostgresAnchor: c.Postgres || c.PostgresDSN != "", CacheBytes: c.CacheBytes, Rollups: c.Rollups, Variants: c.Variants}
+	if c.Shards >= 2 {
+		rc.Shards = c.Shards
+	}
+	return rc
 }
 
 // Machine describes where the run happened.
@@ -155,6 +161,8 @@ type DatasetInfo struct {
 	Clients   int           `json:"clients_with_usage"`
 	Apps      uint64        `json:"apps"`
 	Busiest   BusiestClient `json:"busiest_client"`
+	// ShardRows are the usage rows each shard holds, on a cluster.
+	ShardRows []uint64 `json:"shard_usage_rows,omitempty"`
 }
 
 // BusiestClient is the client with the most usage rows: the one the
@@ -243,6 +251,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "machine: %d CPUs (%s), %s GiB, %s, ClickHouse %s, commit %s; load average %s at the start, %s at the end\n",
 		m.CPUs, m.CPUModel, m.MemoryGiB, m.GoVersion, m.ClickHouse, m.Commit, m.LoadStart, m.LoadEnd)
+	if r.Config.Shards >= 2 {
+		fmt.Fprintf(w, "clickhouse: a private cluster %s of %d shards on this machine, the bench through node 1\n", ClusterName, r.Config.Shards)
+	}
 	d := r.Dataset
 	shape := "recorded"
 	if d.Seed != nil {
@@ -250,6 +261,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "dataset: %s (%s): %d usage rows, %d clients, %d apps; busiest client %s: %d rows, %d users, %d apps used, %s..%s\n",
 		d.Dir, shape, d.UsageRows, d.Clients, d.Apps, d.Busiest.ID, d.Busiest.UsageRows, d.Busiest.Users, d.Busiest.Apps, d.Busiest.First, d.Busiest.Last)
+	if len(d.ShardRows) > 0 {
+		fmt.Fprintf(w, "usage rows per shard: %v\n", d.ShardRows)
+	}
 	if r.Load != nil {
 		fmt.Fprintf(w, "load: %d usage rows in %.2fs = %.0f rows/s; building the rollups took %.2fs of it (%.1f %%)\n",
 			r.Load.UsageRows, r.Load.Seconds, r.Load.RowsPerSecond, r.Load.RollupsSeconds, 100*r.Load.RollupsShare)
@@ -418,6 +432,17 @@ func writeReplay(w io.Writer, rp Replay) {
 		for _, s := range k.RejectedSamples {
 			fmt.Fprintf(w, "  rejected (%s): %s\n", k.Kind, s)
 		}
+	}
+	if c := rp.CPU; c != nil {
+		ch := make([]string, len(c.ClickHouse))
+		for i, x := range c.ClickHouse {
+			ch[i] = strconv.FormatFloat(x, 'f', 0, 64)
+		}
+		q := make([]string, len(c.Queries))
+		for i, x := range c.Queries {
+			q[i] = strconv.FormatFloat(x, 'f', 2, 64)
+		}
+		fmt.Fprintf(w, "CPU per request: bench %.0f us, clickhouse-server %s us; ClickHouse queries per request %s\n", c.Bench, strings.Join(ch, " + "), strings.Join(q, " + "))
 	}
 	if c := rp.Cache; c != nil {
 		fmt.Fprintf(w, "response cache: %d hits, %d misses, hit ratio %.5f; %d entries, %d bytes after\n", c.Hits, c.Misses, c.HitRatio, c.Entries, c.Bytes)

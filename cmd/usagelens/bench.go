@@ -30,6 +30,7 @@ func runBench(args []string) error {
 	out := fs.String("out", "", "write the report as JSON to this file")
 	fs.StringVar(&c.DSN, "clickhouse-dsn", "", "ClickHouse to use (default: start a private clickhouse-server, stopped afterwards)")
 	fs.StringVar(&c.ClickHouseHTTP, "clickhouse-http", "", "that ClickHouse's HTTP interface (default: the DSN's host, port 8123)")
+	fs.IntVar(&c.Shards, "shards", 1, "with no --clickhouse-dsn: start a private cluster of this many shards (one clickhouse-server each, on this machine) and spread the dataset over it; 1: one server")
 	fs.BoolVar(&c.SkipLoad, "skip-load", false, "do not load the dataset: the DSN's database already holds it")
 	fs.StringVar(&c.WorkDir, "work-dir", "", "keep generated data, private servers and logs here (default: a temporary directory, removed)")
 	fs.IntVar(&c.AnchorRuns, "anchor-runs", 5, "timed repetitions per anchor measurement (figures are medians)")
