@@ -331,7 +331,7 @@ func (c *Cluster) routeNode(ctx context.Context, addr, db string) error {
 	if err != nil {
 		return fail(err)
 	}
-	routed, err := tableColumns(ctx, nc, db, "engine = 'Distributed'", "")
+	routed, err := tableColumns(ctx, nc, db, "engine = 'Distributed'")
 	if err != nil {
 		return fail(err)
 	}
@@ -389,16 +389,12 @@ func (c *Cluster) recordLayout(ctx context.Context, nc driver.Conn) error {
 }
 
 // tableColumns maps each table of db that matches where (SQL over
-// system.tables, with at most one bound argument) to its sorted columns
+// system.tables, binding args) to its sorted columns
 // as one text, to tell a changed table from an unchanged one.
-func tableColumns(ctx context.Context, conn driver.Conn, db, where, arg string) (map[string]string, error) {
+func tableColumns(ctx context.Context, conn driver.Conn, db, where string, args ...any) (map[string]string, error) {
 	q := "SELECT table, arrayStringConcat(arraySort(groupArray(concat(name, ' ', type))), ', ') FROM system.columns " +
 		"WHERE database = ? AND table IN (SELECT name FROM system.tables WHERE database = ? AND " + where + ") GROUP BY table"
-	args := []any{db, db}
-	if arg != "" {
-		args = append(args, arg)
-	}
-	rows, err := conn.Query(ctx, q, args...)
+	rows, err := conn.Query(ctx, q, append([]any{db, db}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot list the tables of %s: %w", db, err)
 	}
